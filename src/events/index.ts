@@ -1,0 +1,6 @@
+// The language of the log: event types (readonly tagged unions, past-tense facts), the msgpack codec,
+// the subjects events and RPCs travel on, and `evolve`, the pure fold from events to view changes.
+export * from './types.js';
+export { encodeEvent, decodeEvent } from './codec.js';
+export { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, EVENTS_SUBJECTS, eventSubject, rpcSubject, rpcServeSubject, rpcCaller } from './subjects.js';
+export { evolve, VIEW_TABLES, type ViewChange, type ViewTable, type EvolveState } from './evolve.js';

@@ -1,0 +1,33 @@
+import type { TrellisEvent } from './types.js';
+
+/** The primary's stream, mirrored under the same name in every secondary's JetStream domain. */
+export const EVENTS_STREAM = 'TRELLIS_EVENTS';
+export const EVENTS_SUBJECT_PREFIX = 'trellis.events';
+export const EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.>`;
+
+/** The subject an event is appended on: `trellis.events.intention.<id>`, `trellis.events.ca.<kind>`. */
+export function eventSubject(event: TrellisEvent): string {
+  switch (event.type) {
+    case 'IntentionCreated':
+    case 'IntentionUpdated':
+      return `${EVENTS_SUBJECT_PREFIX}.intention.${event.data.intention.ID}`;
+    case 'IntentionDeleted':
+      return `${EVENTS_SUBJECT_PREFIX}.intention.${event.data.id}`;
+  }
+}
+
+/** `trellis.rpc.<callee-dc>.<service>.<verb>.<caller-dc>`: never overlaps the stream's subjects. */
+export function rpcSubject(callee: string, service: string, verb: string, caller: string): string {
+  return `trellis.rpc.${callee}.${service}.${verb}.${caller}`;
+}
+
+/** The subscription a callee serves for one service/verb, from any caller. */
+export function rpcServeSubject(callee: string, service: string, verb: string): string {
+  return `trellis.rpc.${callee}.${service}.${verb}.*`;
+}
+
+/** The caller's datacenter is the last token of the subject: the server's permissions enforce it. */
+export function rpcCaller(subject: string): string {
+  const i = subject.lastIndexOf('.');
+  return subject.slice(i + 1);
+}

@@ -1,0 +1,54 @@
+/** The schema version this build writes and the newest it can read. */
+export const SCHEMA_VERSION = 1;
+
+export type IntentionAction = 'allow' | 'deny';
+
+/** An intention as the primary decided it: the payload of IntentionCreated/Updated. */
+export interface IntentionRecord {
+  readonly ID: string;
+  readonly SourceNS: string;
+  readonly SourceName: string;
+  readonly DestinationNS: string;
+  readonly DestinationName: string;
+  readonly SourceType: 'consul';
+  readonly Action: IntentionAction;
+  readonly Description: string;
+  readonly Meta: Readonly<Record<string, string>>;
+  readonly Precedence: number;
+  /** Epoch milliseconds. */
+  readonly CreatedAt: number;
+  /** Epoch milliseconds. */
+  readonly UpdatedAt: number;
+}
+
+/** An intention as the view holds it: the record plus the stream sequences that created and last changed it. */
+export interface IntentionRow extends IntentionRecord {
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+interface Envelope<T extends string, D> {
+  /** Schema version. */
+  readonly v: number;
+  readonly type: T;
+  /** Epoch milliseconds at the primary when the event was decided. */
+  readonly at: number;
+  /** The actor: a token accessor, `anonymous`, or `agent:<dc>` for the system itself. */
+  readonly by: string;
+  readonly data: D;
+}
+
+export type IntentionCreated = Envelope<'IntentionCreated', { readonly intention: IntentionRecord }>;
+export type IntentionUpdated = Envelope<'IntentionUpdated', { readonly intention: IntentionRecord }>;
+export type IntentionDeleted = Envelope<'IntentionDeleted', { readonly id: string }>;
+
+export type TrellisEvent = IntentionCreated | IntentionUpdated | IntentionDeleted;
+export type EventType = TrellisEvent['type'];
+
+export const EVENT_TYPES: readonly EventType[] = ['IntentionCreated', 'IntentionUpdated', 'IntentionDeleted'];
+
+/** An event as read back from the stream, with its stream sequence. */
+export interface StoredEvent {
+  readonly seq: number;
+  readonly event: TrellisEvent;
+}
