@@ -12,11 +12,11 @@ const UNIT_MS: Record<string, number> = {
 
 /**
  * Parses a Go duration string as Consul accepts them (`10s`, `1m30s`, `250ms`, `72h`).
- * A bare number is taken as seconds, as Consul's `?wait=` does.
+ * Like Go's time.ParseDuration, a number needs a unit (only "0" may stand alone).
  */
 export function parseDuration(text: string): number {
   const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (trimmed === '0') return 0;
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
   let total = 0;
   let pos = 0;

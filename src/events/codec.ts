@@ -21,9 +21,10 @@ const intentionRecord = z.strictObject({
   UpdatedAt: z.number(),
 });
 
-const base = { v: z.number().int().positive(), at: z.number(), by: z.string() };
+const base = { v: z.number().int().positive(), at: z.number(), by: z.string(), rid: z.string().optional() };
 
 const eventSchema = z.discriminatedUnion('type', [
+  z.strictObject({ ...base, type: z.literal('LogStarted'), data: z.strictObject({ primary: z.string().min(1) }) }),
   z.strictObject({ ...base, type: z.literal('IntentionCreated'), data: z.strictObject({ intention: intentionRecord }) }),
   z.strictObject({ ...base, type: z.literal('IntentionUpdated'), data: z.strictObject({ intention: intentionRecord }) }),
   z.strictObject({ ...base, type: z.literal('IntentionDeleted'), data: z.strictObject({ id: z.string().min(1) }) }),

@@ -20,6 +20,8 @@ export interface EvolveState {
  */
 export function evolve(state: EvolveState, seq: number, event: TrellisEvent): ViewChange[] {
   switch (event.type) {
+    case 'LogStarted':
+      return [];
     case 'IntentionCreated': {
       const row: IntentionRow = { ...event.data.intention, CreateIndex: seq, ModifyIndex: seq };
       return [{ table: 'intentions', op: 'put', row }];

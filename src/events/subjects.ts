@@ -8,6 +8,8 @@ export const EVENTS_SUBJECTS = `${EVENTS_SUBJECT_PREFIX}.>`;
 /** The subject an event is appended on: `trellis.events.intention.<id>`, `trellis.events.ca.<kind>`. */
 export function eventSubject(event: TrellisEvent): string {
   switch (event.type) {
+    case 'LogStarted':
+      return `${EVENTS_SUBJECT_PREFIX}.log.started`;
     case 'IntentionCreated':
     case 'IntentionUpdated':
       return `${EVENTS_SUBJECT_PREFIX}.intention.${event.data.intention.ID}`;

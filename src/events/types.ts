@@ -35,6 +35,8 @@ interface Envelope<T extends string, D> {
   readonly at: number;
   /** The actor: a token accessor, `anonymous`, or `agent:<dc>` for the system itself. */
   readonly by: string;
+  /** The request that caused the event: retries of one request carry the same id. */
+  readonly rid?: string;
   readonly data: D;
 }
 
@@ -42,10 +44,17 @@ export type IntentionCreated = Envelope<'IntentionCreated', { readonly intention
 export type IntentionUpdated = Envelope<'IntentionUpdated', { readonly intention: IntentionRecord }>;
 export type IntentionDeleted = Envelope<'IntentionDeleted', { readonly id: string }>;
 
-export type TrellisEvent = IntentionCreated | IntentionUpdated | IntentionDeleted;
+/**
+ * The genesis event the primary appends at sequence 1 of a new stream. Besides recording who
+ * started the log, it keeps every table change at index 2 or above, so an empty table's
+ * X-Consul-Index (1, never 0) cannot be confused with its first change.
+ */
+export type LogStarted = Envelope<'LogStarted', { readonly primary: string }>;
+
+export type TrellisEvent = LogStarted | IntentionCreated | IntentionUpdated | IntentionDeleted;
 export type EventType = TrellisEvent['type'];
 
-export const EVENT_TYPES: readonly EventType[] = ['IntentionCreated', 'IntentionUpdated', 'IntentionDeleted'];
+export const EVENT_TYPES: readonly EventType[] = ['LogStarted', 'IntentionCreated', 'IntentionUpdated', 'IntentionDeleted'];
 
 /** An event as read back from the stream, with its stream sequence. */
 export interface StoredEvent {

@@ -1,0 +1,72 @@
+import { join } from 'node:path';
+import { decodeEvent, encodeEvent, EVENTS_STREAM, eventSubject, type TrellisEvent } from '../../src/events/index.js';
+import { openView } from '../../src/view/index.js';
+import { createProjector } from '../../src/projector/index.js';
+import { silentLogger } from '../../src/common/index.js';
+import { result, type BenchContext, type BenchResult } from '../lib.js';
+import { startBenchCluster } from './setup.js';
+
+/**
+ * projection.events_per_s: a fresh view catching up a stream of N events through the projector
+ * (decode, evolve, LMDB batch + checkpoint), against a raw ordered consume + decode of the same stream.
+ */
+export async function benchProjection(ctx: BenchContext): Promise<BenchResult[]> {
+  const total = ctx.quick ? 30_000 : 200_000;
+  const cluster = await startBenchCluster(['dc1']);
+  try {
+    const { js } = cluster.dc('dc1');
+    const ids = 5000;
+    let pending: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i++) {
+      const id = `00000000-0000-4000-8000-${String(i % ids).padStart(12, '0')}`;
+      const intention = {
+        ID: id,
+        SourceNS: 'default',
+        SourceName: `web-${i % ids}`,
+        DestinationNS: 'default',
+        DestinationName: 'db',
+        SourceType: 'consul' as const,
+        Action: i % 2 ? ('allow' as const) : ('deny' as const),
+        Description: 'bench',
+        Meta: { team: 'a' },
+        Precedence: 9,
+        CreatedAt: 1_700_000_000_000,
+        UpdatedAt: 1_700_000_000_000 + i,
+      };
+      const event: TrellisEvent = i < ids ? { v: 1, type: 'IntentionCreated', at: i, by: 'bench', data: { intention } } : { v: 1, type: 'IntentionUpdated', at: i, by: 'bench', data: { intention } };
+      pending.push(js.publish(eventSubject(event), encodeEvent(event)));
+      if (pending.length >= 512) {
+        await Promise.all(pending);
+        pending = [];
+      }
+    }
+    await Promise.all(pending);
+    ctx.log(`stream filled with ${total} events`);
+
+    // Baseline: raw ordered consumer + decode.
+    const rawStart = performance.now();
+    {
+      const consumer = await js.consumers.get(EVENTS_STREAM, { opt_start_seq: 1 });
+      const messages = await consumer.consume({ max_messages: 1000 });
+      let n = 0;
+      for await (const m of messages) {
+        decodeEvent(m.data);
+        if (++n >= total) break;
+      }
+      messages.stop();
+    }
+    const raw = total / ((performance.now() - rawStart) / 1000);
+
+    const view = openView({ path: join(cluster.dir, 'view'), logger: silentLogger() });
+    const projector = createProjector({ js, view, logger: silentLogger() });
+    const start = performance.now();
+    projector.start();
+    await view.waitForSeq(total, 600_000);
+    const rate = total / ((performance.now() - start) / 1000);
+    await projector.stop();
+    await view.close();
+    return [result('projection.events_per_s', rate, 'events/s', raw, { target: '>= 100,000' })];
+  } finally {
+    await cluster.stop();
+  }
+}

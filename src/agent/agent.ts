@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { TrellisError, errorMessage, type Logger } from '../common/index.js';
+import { createEventLog, createWriter, ensureStream, eventsMirrorDefinition, eventsStreamDefinition, type EventLog, type Writer } from '../log/index.js';
+import { SCHEMA_VERSION } from '../events/index.js';
+import { openView, type View } from '../view/index.js';
+import { createProjector, type Projector } from '../projector/index.js';
+import { createIntentionService, type IntentionService, type IntentionWrite } from '../intentions/index.js';
+import { createRpcClient, createRpcServer, type RpcServer } from '../rpc/index.js';
+import { buildApi, type ForwardedResponse } from '../api/index.js';
+import type { AgentConfig } from './config.js';
+import { connectNats } from './nats-connect.js';
+import { createReplicationMonitor, type ReplicationMonitor } from './replication.js';
+
+/** One datacenter's running agent. */
+export interface Agent {
+  readonly config: AgentConfig;
+  /** `http://host:port` the API listens on. */
+  readonly httpUrl: string;
+  readonly view: View;
+  readonly projector: Projector;
+  readonly replication: ReplicationMonitor;
+  readonly intentions: IntentionService;
+  readonly app: FastifyInstance;
+  readonly nc: NatsConnection;
+  stop(): Promise<void>;
+}
+
+export interface AgentDeps {
+  readonly logger: Logger;
+  /** How long a forwarded write waits for the primary. @default 2000 */
+  readonly forwardTimeoutMs?: number;
+  /** @default false: tests start many agents in one process */
+  readonly collectProcessMetrics?: boolean;
+}
+
+/** Starts an agent: stream or mirror, view, projector, writer (primary) or forwarding (secondary), RPC, HTTP. */
+export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 2000, collectProcessMetrics = false }: AgentDeps): Promise<Agent> {
+  const { datacenter, primaryDatacenter: primary } = config;
+  const isPrimary = datacenter === primary;
+  const log = logger.child({ dc: datacenter });
+  const registry = new Registry();
+  registry.setDefaultLabels({ datacenter });
+  if (collectProcessMetrics) collectDefaultMetrics({ register: registry });
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'error during shutdown');
+      }
+    }
+  };
+
+  try {
+    const nc = await connectNats({ url: config.natsUrl, name: `trellis-agent-${datacenter}`, logger: log });
+    cleanups.push(() => nc.drain().catch(() => nc.close()));
+    // The agent's own JetStream domain: a secondary never reads the primary's stream across the WAN.
+    const jsm = await jetstreamManager(nc, { domain: datacenter });
+    const js = jetstream(nc, { domain: datacenter });
+    const stream = await ensureStream(jsm, isPrimary ? eventsStreamDefinition() : eventsMirrorDefinition(primary), log);
+    if (isPrimary && stream.state.last_seq === 0) await startLog(createEventLog({ js, jsm }), primary, log);
+
+    const view = openView({ path: join(config.dataDir, 'view'), logger: log });
+    cleanups.push(() => view.close());
+    const projector = createProjector({ js, view, logger: log, registry });
+    projector.start();
+    cleanups.push(() => projector.stop());
+
+    const rpcClient = createRpcClient({ nc, datacenter, logger: log, registry });
+    const rpcServer: RpcServer = createRpcServer({ nc, datacenter, logger: log, registry });
+    cleanups.push(() => rpcServer.close());
+
+    let writer: Writer | undefined;
+    if (isPrimary) {
+      writer = createWriter({ log: createEventLog({ js, jsm }), view, logger: log, registry });
+      cleanups.push(() => writer?.close());
+    }
+    const intentions = createIntentionService({
+      datacenter,
+      primary,
+      view,
+      writer,
+      logger: log,
+      now: () => Date.now(),
+      newId: () => randomUUID(),
+      forward: async (write: IntentionWrite, actor: string) => {
+        try {
+          return await rpcClient.call(primary, 'intentions', 'write', { write, actor }, { timeoutMs: forwardTimeoutMs });
+        } catch (err) {
+          if (err instanceof TrellisError && err.code === 'E_DATACENTER_UNREACHABLE') {
+            throw new TrellisError('E_PRIMARY_UNREACHABLE', `primary datacenter ${primary} is unreachable: the write was not applied (${err.message})`, { cause: err });
+          }
+          throw err;
+        }
+      },
+    });
+    if (isPrimary) {
+      rpcServer.serve('intentions', 'write', async (payload) => {
+        const { write, actor } = payload as { write: IntentionWrite; actor: string };
+        return intentions.apply(write, actor);
+      });
+    }
+
+    const replication = createReplicationMonitor({ datacenter, primary, jsm, view, projector: () => projector.status(), logger: log, registry });
+    cleanups.push(() => replication.stop());
+    await replication.refresh();
+
+    const nodeName = `${hostname()}-${datacenter}`;
+    const forwardRead = async (dc: string, url: string): Promise<ForwardedResponse> => {
+      return rpcClient.call<ForwardedResponse>(dc, 'http', 'read', { url }, { timeoutMs: forwardTimeoutMs + 11 * 60_000 });
+    };
+    const app: FastifyInstance = buildApi({
+      datacenter,
+      primaryDatacenter: primary,
+      nodeName,
+      logger: log,
+      registry,
+      intentions: { view, service: intentions, defaultAllow: config.defaultIntentionPolicy === 'allow' },
+      replication: () => replication.status(),
+      forwardRead,
+    });
+    rpcServer.serve('http', 'read', async (payload) => {
+      const { url } = payload as { url: string };
+      const res = await app.inject({ method: 'GET', url: stripDc(url) });
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string' && (k.startsWith('x-consul-') || k === 'content-type')) headers[k] = v;
+      return { status: res.statusCode, headers, body: res.body } satisfies ForwardedResponse;
+    });
+    await app.listen({ host: config.httpAddress, port: config.httpPort });
+    cleanups.push(() => app.close());
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.httpPort;
+    const httpUrl = `http://${config.httpAddress.includes(':') ? `[${config.httpAddress}]` : config.httpAddress}:${port}`;
+    log.info({ http: httpUrl, primary, role: isPrimary ? 'primary' : 'secondary' }, 'agent ready');
+    return { config, httpUrl, view, projector, replication, intentions, app, nc, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Appends the genesis event to a new stream; a concurrent starter's genesis is as good as ours. */
+async function startLog(eventLog: EventLog, primary: string, log: Logger): Promise<void> {
+  try {
+    await eventLog.append({ v: SCHEMA_VERSION, type: 'LogStarted', at: Date.now(), by: `agent:${primary}`, data: { primary } }, { expectedLastSeq: 0 });
+    log.info({ primary }, 'event log started');
+  } catch (err) {
+    if (!(err instanceof TrellisError && err.code === 'E_CONFLICT')) throw err;
+  }
+}
+
+/** A forwarded read is answered locally: the `dc` parameter has done its job. */
+function stripDc(url: string): string {
+  const [path, query = ''] = url.split('?', 2);
+  const params = new URLSearchParams(query);
+  params.delete('dc');
+  const rest = params.toString();
+  return rest ? `${path}?${rest}` : (path ?? '/');
+}

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { TrellisError } from '../common/index.js';
+
+const dcName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9_-]{0,62})$/, 'must be lowercase letters, digits, "-" or "_" (at most 63), starting with a letter or digit');
+
+/** The agent's JSON configuration file, in Consul's spelling plus trellis's own `nats` block. */
+export const agentFileSchema = z.strictObject({
+  datacenter: dcName.optional(),
+  primary_datacenter: dcName.optional(),
+  data_dir: z.string().min(1).optional(),
+  addresses: z.strictObject({ http: z.string().min(1).optional() }).optional(),
+  ports: z.strictObject({ http: z.number().int().min(0).max(65535).optional() }).optional(),
+  nats: z.strictObject({ url: z.string().min(1).optional() }).optional(),
+  default_intention_policy: z.enum(['allow', 'deny']).optional(),
+  log_level: z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .optional(),
+});
+
+export type AgentFileConfig = z.infer<typeof agentFileSchema>;
+
+/** The validated, frozen configuration of one agent. */
+export interface AgentConfig {
+  readonly datacenter: string;
+  /** @default the agent's own datacenter */
+  readonly primaryDatacenter: string;
+  readonly dataDir: string;
+  /** @default '127.0.0.1' */
+  readonly httpAddress: string;
+  /** @default 8500 */
+  readonly httpPort: number;
+  /** @default 'nats://127.0.0.1:4222' */
+  readonly natsUrl: string;
+  /** What authorize and check answer when no intention matches. @default 'deny' */
+  readonly defaultIntentionPolicy: 'allow' | 'deny';
+  /** @default 'info' */
+  readonly logLevel: string;
+}
+
+function describe(error: z.ZodError, source: string): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.join('.');
+      if (issue.code === 'unrecognized_keys') return `${source}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${path ? `${path}.` : ''}${k}"`).join(', ')}`;
+      return `${source}: ${path || '(root)'}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+/** Parses a configuration file's text; errors name the file and the key. */
+export function parseAgentFile(text: string, source: string): AgentFileConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new TrellisError('E_CONFIG', `${source}: not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = agentFileSchema.safeParse(raw);
+  if (!parsed.success) throw new TrellisError('E_CONFIG', describe(parsed.error, source));
+  return parsed.data;
+}
+
+export function readAgentFile(path: string): AgentFileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new TrellisError('E_CONFIG', `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseAgentFile(text, path);
+}
+
+/** Merges configuration files (later wins) and then flags (win over files), validates, freezes. */
+export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: AgentFileConfig): AgentConfig {
+  const flagCheck = agentFileSchema.safeParse(flags);
+  if (!flagCheck.success) throw new TrellisError('E_CONFIG', describe(flagCheck.error, 'flags'));
+  const merged: AgentFileConfig = {};
+  for (const layer of [...files, flagCheck.data]) {
+    Object.assign(merged, Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined && typeof v !== 'object')));
+    for (const block of ['addresses', 'ports', 'nats'] as const) {
+      const value = layer[block];
+      if (value) Object.assign((merged[block] ??= {}), Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)));
+    }
+  }
+  if (!merged.datacenter) throw new TrellisError('E_CONFIG', 'datacenter is required: set "datacenter" in the config file or pass -datacenter');
+  if (!merged.data_dir) throw new TrellisError('E_CONFIG', 'data_dir is required: set "data_dir" in the config file or pass -data-dir');
+  return Object.freeze({
+    datacenter: merged.datacenter,
+    primaryDatacenter: merged.primary_datacenter ?? merged.datacenter,
+    dataDir: merged.data_dir,
+    httpAddress: merged.addresses?.http ?? '127.0.0.1',
+    httpPort: merged.ports?.http ?? 8500,
+    natsUrl: merged.nats?.url ?? 'nats://127.0.0.1:4222',
+    defaultIntentionPolicy: merged.default_intention_policy ?? 'deny',
+    logLevel: merged.log_level ?? 'info',
+  });
+}

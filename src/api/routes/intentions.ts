@@ -1,0 +1,132 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { TrellisError } from '../../common/index.js';
+import type { ViewReader } from '../../view/index.js';
+import {
+  authorize,
+  intentionCheck,
+  matchIntentions,
+  parseIntentionId,
+  parseIntentionName,
+  sortIntentions,
+  toConsulIntention,
+  type IntentionService,
+} from '../../intentions/index.js';
+import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
+import type { ApiContext } from '../server.js';
+
+/** What the intention routes need: the view to read, the service to write, the default policy. */
+export interface IntentionApi {
+  readonly view: ViewReader & {
+    waitForIndex(table: 'intentions', minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number>;
+  };
+  readonly service: IntentionService;
+  readonly defaultAllow: boolean;
+}
+
+type Query = Record<string, string | string[] | undefined>;
+
+/** Consul reads a parameter given exactly once; absent, empty or repeated is "not set". */
+function required(query: Query, name: string): string {
+  const value = query[name];
+  if (typeof value !== 'string' || value === '') throw new TrellisError('E_VALIDATION', `required query parameter '${name}' not set`);
+  return value;
+}
+
+function actorOf(headers: Record<string, unknown>): string {
+  return typeof headers['x-consul-token'] === 'string' && headers['x-consul-token'] !== '' ? 'token' : 'anonymous';
+}
+
+export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { view, service, defaultAllow } = ctx.intentions;
+
+  /** Waits per `?index=&wait=` then sets the query meta headers; returns the index answered at. */
+  async function block(query: Query, reply: FastifyReply): Promise<number> {
+    const { index, waitMs } = parseBlockingParams(query);
+    const at = index > 0 ? await view.waitForIndex('intentions', index, waitMs, clientGoneSignal(reply)) : view.tableIndex('intentions');
+    setQueryMeta(reply, at);
+    return at;
+  }
+
+  app.get('/v1/connect/intentions', async (request, reply) => {
+    await block(request.query as Query, reply);
+    return sortIntentions(view.intentions()).map(toConsulIntention);
+  });
+
+  app.post('/v1/connect/intentions', async (request) => {
+    const { result } = await service.apply({ op: 'create', body: request.body }, actorOf(request.headers));
+    return { ID: result };
+  });
+
+  app.get('/v1/connect/intentions/exact', async (request, reply) => {
+    const query = request.query as Query;
+    const source = parseIntentionName(required(query, 'source'), 'source');
+    const destination = parseIntentionName(required(query, 'destination'), 'destination');
+    await block(query, reply);
+    const row = view.intentionByPair(source.namespace, source.name, destination.namespace, destination.name);
+    if (!row) throw new TrellisError('E_NOT_FOUND', 'Intention not found');
+    return toConsulIntention(row);
+  });
+
+  app.put('/v1/connect/intentions/exact', async (request) => {
+    const query = request.query as Query;
+    const source = required(query, 'source');
+    const destination = required(query, 'destination');
+    await service.apply({ op: 'upsert-exact', source, destination, body: request.body }, actorOf(request.headers));
+    return true;
+  });
+
+  app.delete('/v1/connect/intentions/exact', async (request) => {
+    const query = request.query as Query;
+    const source = required(query, 'source');
+    const destination = required(query, 'destination');
+    await service.apply({ op: 'delete-exact', source, destination }, actorOf(request.headers));
+    return true;
+  });
+
+  app.get('/v1/connect/intentions/check', async (request, reply) => {
+    const query = request.query as Query;
+    const source = parseIntentionName(required(query, 'source'), 'source');
+    const destination = parseIntentionName(required(query, 'destination'), 'destination');
+    await block(query, reply);
+    return intentionCheck(view, source.name, destination.name, defaultAllow);
+  });
+
+  app.get('/v1/connect/intentions/match', async (request, reply) => {
+    const query = request.query as Query;
+    const by = query.by;
+    if (typeof by !== 'string' || by === '') throw new TrellisError('E_VALIDATION', "required query parameter 'by' not set");
+    if (by !== 'source' && by !== 'destination') throw new TrellisError('E_VALIDATION', "'by' parameter must be one of 'source' or 'destination'");
+    const rawNames = query.name;
+    const names = (Array.isArray(rawNames) ? rawNames : rawNames === undefined ? [] : [rawNames]).filter((n) => n !== '');
+    if (names.length === 0) throw new TrellisError('E_VALIDATION', "required query parameter 'name' not set");
+    const parsed = names.map((n) => ({ raw: n, entry: parseIntentionName(n, 'name') }));
+    await block(query, reply);
+    const out: Record<string, unknown[]> = {};
+    for (const { raw, entry } of parsed) out[raw] = matchIntentions(view.intentions(), by, entry.name).map(toConsulIntention);
+    return out;
+  });
+
+  app.get('/v1/connect/intentions/:id', async (request, reply) => {
+    const id = parseIntentionId((request.params as { id: string }).id);
+    await block(request.query as Query, reply);
+    const row = view.intention(id);
+    if (!row) throw new TrellisError('E_NOT_FOUND', 'Intention not found');
+    return toConsulIntention(row);
+  });
+
+  app.put('/v1/connect/intentions/:id', async (request) => {
+    const id = parseIntentionId((request.params as { id: string }).id);
+    await service.apply({ op: 'update', id, body: request.body }, actorOf(request.headers));
+    return { ID: id };
+  });
+
+  app.delete('/v1/connect/intentions/:id', async (request) => {
+    const id = parseIntentionId((request.params as { id: string }).id);
+    await service.apply({ op: 'delete', id }, actorOf(request.headers));
+    return true;
+  });
+
+  app.post('/v1/agent/connect/authorize', async (request) => {
+    return authorize(view, request.body, { defaultAllow });
+  });
+}

@@ -1,0 +1,71 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { TrellisError, type Logger } from '../common/index.js';
+import { createErrorHandler } from './errors.js';
+import { registerAgentRoutes } from './routes/agent.js';
+import { registerIntentionRoutes, type IntentionApi } from './routes/intentions.js';
+import { registerStatusRoutes, type ReplicationStatus } from './routes/status.js';
+
+/** What the HTTP API needs from the agent; everything else stays behind these functions. */
+export interface ApiContext {
+  readonly datacenter: string;
+  readonly primaryDatacenter: string;
+  readonly nodeName: string;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly intentions: IntentionApi;
+  readonly replication: () => ReplicationStatus;
+  /** Runs a read at another datacenter (`?dc=`), returning its HTTP answer. */
+  readonly forwardRead?: (dc: string, url: string) => Promise<ForwardedResponse>;
+  /** @default 1 MiB */
+  readonly bodyLimitBytes?: number;
+}
+
+export interface ForwardedResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** Consul decodes request bodies as JSON whatever their content type, and says so when it cannot. */
+function parseJsonBody(_req: unknown, body: string, done: (err: Error | null, value?: unknown) => void): void {
+  if (body.trim() === '') {
+    done(null, undefined);
+    return;
+  }
+  try {
+    done(null, JSON.parse(body));
+  } catch (err) {
+    done(new TrellisError('E_VALIDATION', `Request decode failed: ${(err as Error).message}`));
+  }
+}
+
+export function buildApi(ctx: ApiContext): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: ctx.bodyLimitBytes ?? 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
+  app.setErrorHandler(createErrorHandler(ctx.logger.child({ component: 'http' })));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).type('text/plain; charset=utf-8').send(`Unsupported path: ${request.url.split('?')[0] ?? ''}`);
+  });
+  if (ctx.forwardRead) {
+    const forward = ctx.forwardRead;
+    // `?dc=<other>` on a read: answered by that datacenter's agent, over request/reply.
+    app.addHook('onRequest', async (request, reply) => {
+      const dc = (request.query as Record<string, unknown>).dc;
+      if (request.method !== 'GET' || typeof dc !== 'string' || dc === '' || dc === ctx.datacenter) return;
+      const answer = await forward(dc, request.url);
+      for (const [name, value] of Object.entries(answer.headers)) void reply.header(name, value);
+      await reply.code(answer.status).send(answer.body);
+    });
+  }
+  registerStatusRoutes(app, ctx);
+  registerAgentRoutes(app, ctx);
+  registerIntentionRoutes(app, ctx);
+  return app;
+}

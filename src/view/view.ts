@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { TrellisError, type Logger } from '../common/index.js';
+import { evolve, VIEW_TABLES, type IntentionRow, type StoredEvent, type ViewChange, type ViewTable } from '../events/index.js';
+import { createWaiters, type Waiters } from './waiters.js';
+
+/** Bumped when the on-disk layout of the view changes; an older or newer file needs a rebuild by replay. */
+export const VIEW_SCHEMA = 1;
+
+const encoder = new Encoder({ sortKeys: true, ignoreUndefined: true });
+const decoder = new Decoder();
+
+/** What reads (API, authorize, the writer's validation) may ask of a view. */
+export interface ViewReader {
+  /** The last stream sequence applied: the checkpoint. */
+  appliedSeq(): number;
+  /** The stream sequence that last changed a table (0 when never). */
+  tableIndex(table: ViewTable): number;
+  intention(id: string): IntentionRow | undefined;
+  intentionByPair(sourceNS: string, sourceName: string, destinationNS: string, destinationName: string): IntentionRow | undefined;
+  intentions(): IterableIterator<IntentionRow>;
+  intentionCount(): number;
+}
+
+export interface AppliedBatch {
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  readonly changes: readonly ViewChange[];
+  readonly tables: ReadonlySet<ViewTable>;
+}
+
+export interface View extends ViewReader {
+  /**
+   * Applies contiguous events in one LMDB transaction together with the checkpoint. Throws
+   * (changing nothing) when the first event does not follow the checkpoint.
+   */
+  applyBatch(events: readonly StoredEvent[]): AppliedBatch;
+  /** Resolves with the table's index once it passes `minIndex`, or at `waitMs` with the current one. */
+  waitForIndex(table: ViewTable, minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number>;
+  /** Resolves true once the checkpoint reaches `seq`, false at the timeout. */
+  waitForSeq(seq: number, timeoutMs: number): Promise<boolean>;
+  /** The sequence at which an event carrying request id `rid` was applied since this process opened the view. */
+  requestSeq(rid: string): number | undefined;
+  onApplied(listener: (batch: AppliedBatch) => void): () => void;
+  /** SHA-256 over every key and value of each LMDB table, for replay equivalence. */
+  tableDigests(): Record<string, string>;
+  /** Every key/value of every LMDB table, as raw bytes, in key order. */
+  dump(): Array<{ table: string; key: string; value: Buffer }>;
+  lastAppliedAt(): number | undefined;
+  close(): Promise<void>;
+}
+
+export interface ViewOptions {
+  /** Directory of the LMDB environment; created with mode 0700. */
+  readonly path: string;
+  readonly logger: Logger;
+  /** Wall clock for `lastAppliedAt` only (never written to the view). */
+  readonly now?: () => number;
+}
+
+const META_CHECKPOINT = 'checkpoint';
+const META_SCHEMA = 'schema';
+const metaIndexKey = (table: ViewTable) => `index:${table}`;
+const pairKey = (sns: string, sn: string, dns: string, dn: string) => `${sns}\u0000${sn}\u0000${dns}\u0000${dn}`;
+const rowPairKey = (r: IntentionRow) => pairKey(r.SourceNS, r.SourceName, r.DestinationNS, r.DestinationName);
+
+export function openView({ path, logger, now = Date.now }: ViewOptions): View {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const env: RootDatabase = open({ path, encoding: 'binary', compression: false });
+  const meta: Database<number, string> = env.openDB({ name: 'meta', encoding: 'ordered-binary' });
+  const intentionsDb: Database<Buffer, string> = env.openDB({ name: 'intentions', encoding: 'binary' });
+
+  const schema = meta.get(META_SCHEMA);
+  if (schema === undefined) {
+    meta.putSync(META_SCHEMA, VIEW_SCHEMA);
+  } else if (schema !== VIEW_SCHEMA) {
+    void env.close();
+    throw new TrellisError(
+      'E_SCHEMA',
+      `view at ${path} has layout version ${schema}, this build uses ${VIEW_SCHEMA}: remove the directory to rebuild it by replay`,
+    );
+  }
+
+  // The in-memory copy serves reads and authorize at memory speed; it changes only after a commit.
+  const rows = new Map<string, IntentionRow>();
+  const byPair = new Map<string, string>();
+  for (const { value } of intentionsDb.getRange()) {
+    const row = decoder.decode(value) as IntentionRow;
+    rows.set(row.ID, row);
+    byPair.set(rowPairKey(row), row.ID);
+  }
+  let checkpoint = meta.get(META_CHECKPOINT) ?? 0;
+  const indexes = new Map<ViewTable, number>(VIEW_TABLES.map((t) => [t, meta.get(metaIndexKey(t)) ?? 0]));
+  let appliedAt: number | undefined;
+  const waiters: Waiters<ViewTable> = createWaiters();
+  const seqWaiters = createWaiters<'seq'>();
+  const listeners = new Set<(b: AppliedBatch) => void>();
+  const requests = new Map<string, number>();
+  logger.info({ path, checkpoint, intentions: rows.size }, 'view opened');
+
+  function applyToMemory(change: ViewChange): void {
+    switch (change.op) {
+      case 'put': {
+        const before = rows.get(change.row.ID);
+        if (before) byPair.delete(rowPairKey(before));
+        rows.set(change.row.ID, change.row);
+        byPair.set(rowPairKey(change.row), change.row.ID);
+        break;
+      }
+      case 'delete': {
+        const before = rows.get(change.id);
+        if (before) byPair.delete(rowPairKey(before));
+        rows.delete(change.id);
+        break;
+      }
+    }
+  }
+
+  const view: View = {
+    appliedSeq: () => checkpoint,
+    tableIndex: (table) => indexes.get(table) ?? 0,
+    intention: (id) => rows.get(id),
+    intentionByPair(sns, sn, dns, dn) {
+      const id = byPair.get(pairKey(sns, sn, dns, dn));
+      return id === undefined ? undefined : rows.get(id);
+    },
+    intentions: () => rows.values(),
+    intentionCount: () => rows.size,
+
+    applyBatch(events) {
+      const first = events[0];
+      if (!first) return { fromSeq: checkpoint + 1, toSeq: checkpoint, changes: [], tables: new Set<ViewTable>() };
+      const allChanges: ViewChange[] = [];
+      // The index of a table is the sequence of the event that last changed it, not the batch's end.
+      const tableSeq = new Map<ViewTable, number>();
+      // Evolve reads through the batch's own pending changes so later events see earlier ones.
+      const pending = new Map<string, IntentionRow | null>();
+      const state = {
+        intention: (id: string) => {
+          const p = pending.get(id);
+          return p === null ? undefined : (p ?? rows.get(id));
+        },
+      };
+      let expected = checkpoint + 1;
+      for (const { seq, event } of events) {
+        if (seq !== expected) {
+          throw new TrellisError('E_INTERNAL', `view expected sequence ${expected} but was given ${seq}: refusing a gap`);
+        }
+        for (const change of evolve(state, seq, event)) {
+          allChanges.push(change);
+          tableSeq.set(change.table, seq);
+          pending.set(change.op === 'put' ? change.row.ID : change.id, change.op === 'put' ? change.row : null);
+        }
+        expected++;
+      }
+      const last = expected - 1;
+      env.transactionSync(() => {
+        for (const change of allChanges) {
+          if (change.op === 'put') intentionsDb.putSync(change.row.ID, Buffer.from(encoder.encode(change.row)));
+          else intentionsDb.removeSync(change.id);
+        }
+        for (const [table, seq] of tableSeq) meta.putSync(metaIndexKey(table), seq);
+        meta.putSync(META_CHECKPOINT, last);
+      });
+      // Committed: now the memory copy, the indexes and the waiters.
+      for (const change of allChanges) applyToMemory(change);
+      checkpoint = last;
+      for (const [table, seq] of tableSeq) indexes.set(table, seq);
+      for (const { seq, event } of events) if (event.rid !== undefined) requests.set(event.rid, seq);
+      if (requests.size > 100_000) {
+        const drop = requests.size - 50_000;
+        let i = 0;
+        for (const key of requests.keys()) {
+          if (i++ >= drop) break;
+          requests.delete(key);
+        }
+      }
+      appliedAt = now();
+      const batch: AppliedBatch = { fromSeq: first.seq, toSeq: last, changes: allChanges, tables: new Set(tableSeq.keys()) };
+      for (const [table, seq] of tableSeq) waiters.notify(table, seq);
+      seqWaiters.notify('seq', last);
+      for (const listener of listeners) listener(batch);
+      return batch;
+    },
+
+    waitForIndex(table, minIndex, waitMs, signal) {
+      return waiters.wait(table, () => indexes.get(table) ?? 0, minIndex, waitMs, signal);
+    },
+    async waitForSeq(seq, timeoutMs) {
+      const reached = await seqWaiters.wait('seq', () => checkpoint, seq - 1, timeoutMs);
+      return reached >= seq;
+    },
+    requestSeq: (rid) => requests.get(rid),
+    onApplied(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    tableDigests() {
+      const out: Record<string, string> = {};
+      for (const [name, db] of [['meta', meta], ['intentions', intentionsDb]] as const) {
+        const hash = createHash('sha256');
+        for (const key of db.getKeys()) {
+          hash.update(`${key}\u0000`);
+          hash.update(db.getBinary(key) ?? Buffer.alloc(0));
+          hash.update('\u0001');
+        }
+        out[name] = hash.digest('hex');
+      }
+      return out;
+    },
+    dump() {
+      const out: Array<{ table: string; key: string; value: Buffer }> = [];
+      for (const [name, db] of [['meta', meta], ['intentions', intentionsDb]] as const) {
+        for (const key of db.getKeys()) out.push({ table: name, key, value: Buffer.from(db.getBinary(key) ?? Buffer.alloc(0)) });
+      }
+      return out;
+    },
+    lastAppliedAt: () => appliedAt,
+    async close() {
+      waiters.closeAll();
+      seqWaiters.closeAll();
+      await env.close();
+    },
+  };
+  return view;
+}

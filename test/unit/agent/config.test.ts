@@ -1,0 +1,45 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseAgentFile, resolveAgentConfig } from '../../../src/agent/index.js';
+import { isTrellisError } from '../../../src/common/index.js';
+
+describe('agent configuration', () => {
+  it('reads Consul spellings and fills defaults', () => {
+    const file = parseAgentFile(JSON.stringify({ datacenter: 'dc2', primary_datacenter: 'dc1', data_dir: '/tmp/x', ports: { http: 8600 } }), 'a.json');
+    const config = resolveAgentConfig([file], {});
+    assert.deepEqual(config, {
+      datacenter: 'dc2',
+      primaryDatacenter: 'dc1',
+      dataDir: '/tmp/x',
+      httpAddress: '127.0.0.1',
+      httpPort: 8600,
+      natsUrl: 'nats://127.0.0.1:4222',
+      defaultIntentionPolicy: 'deny',
+      logLevel: 'info',
+    });
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('lets flags override files and later files override earlier ones', () => {
+    const a = parseAgentFile('{"datacenter":"dc1","data_dir":"/a","nats":{"url":"nats://a:1"}}', 'a.json');
+    const b = parseAgentFile('{"data_dir":"/b","log_level":"DEBUG"}', 'b.json');
+    const config = resolveAgentConfig([a, b], { datacenter: 'dc9', ports: { http: 1 } });
+    assert.equal(config.datacenter, 'dc9');
+    assert.equal(config.dataDir, '/b');
+    assert.equal(config.natsUrl, 'nats://a:1');
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.httpPort, 1);
+  });
+
+  it('names the file and key of a bad value, and unknown keys', () => {
+    assert.throws(() => parseAgentFile('{"ports":{"http":"x"}}', 'c.json'), (err) => isTrellisError(err, 'E_CONFIG') && /c\.json: ports\.http/.test(err.message));
+    assert.throws(() => parseAgentFile('{"datacentre":"dc1"}', 'c.json'), (err) => isTrellisError(err, 'E_CONFIG') && /unknown key "datacentre"/.test(err.message));
+    assert.throws(() => parseAgentFile('{', 'c.json'), (err) => isTrellisError(err, 'E_CONFIG') && /not valid JSON/.test(err.message));
+    assert.throws(() => parseAgentFile('{"datacenter":"DC 1"}', 'c.json'), (err) => isTrellisError(err, 'E_CONFIG') && /datacenter/.test(err.message));
+  });
+
+  it('requires a datacenter and a data directory', () => {
+    assert.throws(() => resolveAgentConfig([], { data_dir: '/x' }), /datacenter is required/);
+    assert.throws(() => resolveAgentConfig([], { datacenter: 'dc1' }), /data_dir is required/);
+  });
+});
