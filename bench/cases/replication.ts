@@ -18,7 +18,7 @@ export async function benchReplication(ctx: BenchContext): Promise<BenchResult[]
   try {
     const dc1 = cluster.dc('dc1');
     const dc2 = cluster.dc('dc2');
-    const log = createEventLog({ js: dc1.js, jsm: dc1.jsm });
+    const log = createEventLog({ nc: dc1.nc, jsm: dc1.jsm });
     const sentAt = new Map<number, number>();
     const viewAt = new Map<number, number>();
     const rawAt = new Map<number, number>();
