@@ -65,7 +65,9 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     const jsm = await jetstreamManager(nc, { domain: datacenter });
     const js = jetstream(nc, { domain: datacenter });
     const stream = await ensureStream(jsm, isPrimary ? eventsStreamDefinition() : eventsMirrorDefinition(primary), log);
-    if (isPrimary && stream.state.last_seq === 0) await startLog(createEventLog({ js, jsm }), primary, log);
+    const eventLog = isPrimary ? createEventLog({ nc, jsm }) : undefined;
+    if (eventLog) cleanups.push(() => eventLog.close());
+    if (eventLog && stream.state.last_seq === 0) await startLog(eventLog, primary, log);
 
     const view = openView({ path: join(config.dataDir, 'view'), logger: log });
     cleanups.push(() => view.close());
@@ -78,8 +80,8 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     cleanups.push(() => rpcServer.close());
 
     let writer: Writer | undefined;
-    if (isPrimary) {
-      writer = createWriter({ log: createEventLog({ js, jsm }), view, logger: log, registry });
+    if (eventLog) {
+      writer = createWriter({ log: eventLog, view, logger: log, registry });
       cleanups.push(() => writer?.close());
     }
     const intentions = createIntentionService({

@@ -19,8 +19,15 @@ export type SpiffeId = SpiffeServiceId | SpiffeSigningId;
 
 const SERVICE_PATH = /^\/(?:ap\/([^/]+)\/)?ns\/([^/]+)\/dc\/([^/]+)\/svc\/([^/]+)$/;
 
+/** The common, plain form (authorize runs it per connection): no URL object needed. */
+const PLAIN_SERVICE = /^spiffe:\/\/([a-z0-9.-]+)\/ns\/([A-Za-z0-9._-]+)\/dc\/([A-Za-z0-9._-]+)\/svc\/([A-Za-z0-9._-]+)$/i;
+
 /** Parses a Connect SPIFFE URI as Consul's connect.ParseCertURI does; anything else is E_VALIDATION. */
 export function parseSpiffeId(uri: string): SpiffeId {
+  const plain = PLAIN_SERVICE.exec(uri);
+  if (plain) {
+    return { kind: 'service', trustDomain: (plain[1] ?? '').toLowerCase(), namespace: plain[2] ?? 'default', datacenter: plain[3] ?? '', service: plain[4] ?? '' };
+  }
   let url: URL;
   try {
     url = new URL(uri);

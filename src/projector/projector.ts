@@ -26,7 +26,7 @@ export interface ProjectorDeps {
   readonly registry?: Registry;
   /** @default TRELLIS_EVENTS */
   readonly stream?: string;
-  /** Most events applied in one LMDB transaction. @default 1000 */
+  /** Most events applied in one LMDB transaction. @default 2000 */
   readonly maxBatch?: number;
   /** Delay before resubscribing after a transport error. @default 500 */
   readonly retryDelayMs?: number;
@@ -42,7 +42,13 @@ function projectorMetrics(registry: Registry | undefined) {
   };
 }
 
-export function createProjector({ js, view, logger, registry, stream = EVENTS_STREAM, maxBatch = 1000, retryDelayMs = 500 }: ProjectorDeps): Projector {
+/**
+ * Messages arrive by callback; those of one I/O turn are committed together, and while a commit
+ * runs the next batch gathers (group commit): one transaction per event when traffic is light,
+ * large batches when it is heavy, never waiting on a timer. Ordered consumers have no acks:
+ * progress is the checkpoint committed with the view rows.
+ */
+export function createProjector({ js, view, logger, registry, stream = EVENTS_STREAM, maxBatch = 2000, retryDelayMs = 500 }: ProjectorDeps): Projector {
   const log = logger.child({ component: 'projector' });
   const metrics = projectorMetrics(registry);
   metrics.applied.set(view.appliedSeq());
@@ -57,6 +63,7 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
   let wakeRetry: (() => void) | undefined;
 
   function halt(reason: string): void {
+    if (halted) return;
     halted = true;
     haltReason = reason;
     metrics.halted.set(1);
@@ -64,53 +71,69 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
     messages?.stop();
   }
 
-  function flush(batch: StoredEvent[]): boolean {
-    if (batch.length === 0) return true;
-    try {
-      view.applyBatch(batch);
-    } catch (err) {
-      halt(`applying events ${batch[0]?.seq}..${batch[batch.length - 1]?.seq} to the view failed: ${errorMessage(err)}`);
-      return false;
-    }
-    metrics.applied.set(view.appliedSeq());
-    metrics.events.inc(batch.length);
-    metrics.batches.inc();
-    batch.length = 0;
-    return true;
-  }
-
-  /** Returns false when the projector halted. */
-  function take(m: JsMsg, batch: StoredEvent[]): boolean {
-    const expected = view.appliedSeq() + batch.length + 1;
-    if (m.seq < expected) return true; // a redelivery of something already applied
-    if (m.seq > expected) {
-      if (!flush(batch)) return false;
-      halt(`gap in stream ${stream}: expected sequence ${expected}, received ${m.seq}`);
-      return false;
-    }
-    let stored: StoredEvent;
-    try {
-      stored = { seq: m.seq, event: decodeEvent(m.data) };
-    } catch (err) {
-      if (!flush(batch)) return false;
-      halt(`event at sequence ${m.seq} (${m.subject}) cannot be applied: ${errorMessage(err)}`);
-      return false;
-    }
-    batch.push(stored);
-    if (batch.length >= maxBatch || m.info.pending === 0) return flush(batch);
-    return true;
-  }
-
+  /** One subscription's worth of consuming; resolves when it ends (stop, halt or transport error). */
   async function consumeOnce(): Promise<void> {
     const consumer = await js.consumers.get(stream, { opt_start_seq: view.appliedSeq() + 1 });
-    messages = await consumer.consume({ max_messages: Math.max(maxBatch, 256) });
     const batch: StoredEvent[] = [];
-    // Ordered consumers have no acks: progress is the checkpoint committed with the view rows.
-    for await (const m of messages) {
-      if (stopped || halted) break;
-      if (!take(m, batch)) break;
+    let nextSeq = view.appliedSeq() + 1;
+    let committing = false;
+    let scheduled = false;
+    let haltAfterCommit: string | undefined;
+
+    async function commit(): Promise<void> {
+      scheduled = false;
+      if (committing) return;
+      while (batch.length > 0 && !halted) {
+        committing = true;
+        const events = batch.splice(0, maxBatch);
+        try {
+          await view.applyBatch(events);
+          metrics.applied.set(view.appliedSeq());
+          metrics.events.inc(events.length);
+          metrics.batches.inc();
+        } catch (err) {
+          halt(`applying events ${events[0]?.seq}..${events[events.length - 1]?.seq} to the view failed: ${errorMessage(err)}`);
+        } finally {
+          committing = false;
+        }
+      }
+      if (haltAfterCommit !== undefined && batch.length === 0) halt(haltAfterCommit);
     }
-    if (!halted) flush(batch);
+
+    function schedule(): void {
+      if (scheduled || committing) return;
+      scheduled = true;
+      setImmediate(() => void commit());
+    }
+
+    function refuse(reason: string): void {
+      // Everything before the bad message is applied first; then the projector halts.
+      haltAfterCommit = reason;
+      if (batch.length === 0 && !committing) halt(reason);
+      else schedule();
+    }
+
+    function take(m: JsMsg): void {
+      if (stopped || halted || haltAfterCommit !== undefined) return;
+      if (m.seq < nextSeq) return; // a redelivery of something already taken
+      if (m.seq > nextSeq) {
+        refuse(`gap in stream ${stream}: expected sequence ${nextSeq}, received ${m.seq}`);
+        return;
+      }
+      try {
+        batch.push({ seq: m.seq, event: decodeEvent(m.data) });
+      } catch (err) {
+        refuse(`event at sequence ${m.seq} (${m.subject}) cannot be applied: ${errorMessage(err)}`);
+        return;
+      }
+      nextSeq++;
+      schedule();
+    }
+
+    messages = await consumer.consume({ max_messages: Math.max(maxBatch, 512), callback: take });
+    await messages.closed();
+    while (committing || scheduled) await new Promise((r) => setImmediate(r));
+    await commit();
   }
 
   async function run(): Promise<void> {

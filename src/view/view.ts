@@ -9,7 +9,9 @@ import { createWaiters, type Waiters } from './waiters.js';
 /** Bumped when the on-disk layout of the view changes; an older or newer file needs a rebuild by replay. */
 export const VIEW_SCHEMA = 1;
 
-const encoder = new Encoder({ sortKeys: true, ignoreUndefined: true });
+// Rows are built by evolve in one fixed field order (and Meta keeps the event's sorted order),
+// so plain encoding is deterministic: the same history gives the same bytes.
+const encoder = new Encoder({ ignoreUndefined: true });
 const decoder = new Decoder();
 
 /** What reads (API, authorize, the writer's validation) may ask of a view. */
@@ -33,10 +35,11 @@ export interface AppliedBatch {
 
 export interface View extends ViewReader {
   /**
-   * Applies contiguous events in one LMDB transaction together with the checkpoint. Throws
-   * (changing nothing) when the first event does not follow the checkpoint.
+   * Applies contiguous events in one LMDB transaction together with the checkpoint, and resolves
+   * once it is committed (the disk sync runs off the event loop). Rejects, changing nothing, when
+   * the first event does not follow the checkpoint. One batch at a time: the caller awaits each.
    */
-  applyBatch(events: readonly StoredEvent[]): AppliedBatch;
+  applyBatch(events: readonly StoredEvent[]): Promise<AppliedBatch>;
   /** Resolves with the table's index once it passes `minIndex`, or at `waitMs` with the current one. */
   waitForIndex(table: ViewTable, minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number>;
   /** Resolves true once the checkpoint reaches `seq`, false at the timeout. */
@@ -68,7 +71,9 @@ const rowPairKey = (r: IntentionRow) => pairKey(r.SourceNS, r.SourceName, r.Dest
 
 export function openView({ path, logger, now = Date.now }: ViewOptions): View {
   mkdirSync(path, { recursive: true, mode: 0o700 });
-  const env: RootDatabase = open({ path, encoding: 'binary', compression: false });
+  // noMetaSync: one fsync per commit instead of two. LMDB keeps its integrity; a system crash may
+  // undo the last commit, which the projector simply applies again from the checkpoint.
+  const env: RootDatabase = open({ path, encoding: 'binary', compression: false, noMetaSync: true });
   const meta: Database<number, string> = env.openDB({ name: 'meta', encoding: 'ordered-binary' });
   const intentionsDb: Database<Buffer, string> = env.openDB({ name: 'intentions', encoding: 'binary' });
 
@@ -94,6 +99,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
   let checkpoint = meta.get(META_CHECKPOINT) ?? 0;
   const indexes = new Map<ViewTable, number>(VIEW_TABLES.map((t) => [t, meta.get(metaIndexKey(t)) ?? 0]));
   let appliedAt: number | undefined;
+  let applying = false;
   const waiters: Waiters<ViewTable> = createWaiters();
   const seqWaiters = createWaiters<'seq'>();
   const listeners = new Set<(b: AppliedBatch) => void>();
@@ -129,9 +135,13 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     intentions: () => rows.values(),
     intentionCount: () => rows.size,
 
-    applyBatch(events) {
+    async applyBatch(events) {
+      if (applying) throw new TrellisError('E_INTERNAL', 'applyBatch called while another batch is being committed');
       const first = events[0];
       if (!first) return { fromSeq: checkpoint + 1, toSeq: checkpoint, changes: [], tables: new Set<ViewTable>() };
+      if (first.seq !== checkpoint + 1) {
+        throw new TrellisError('E_INTERNAL', `view expected sequence ${checkpoint + 1} but was given ${first.seq}: refusing a gap`);
+      }
       const allChanges: ViewChange[] = [];
       // The index of a table is the sequence of the event that last changed it, not the batch's end.
       const tableSeq = new Map<ViewTable, number>();
@@ -156,14 +166,20 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
         expected++;
       }
       const last = expected - 1;
-      env.transactionSync(() => {
-        for (const change of allChanges) {
-          if (change.op === 'put') intentionsDb.putSync(change.row.ID, Buffer.from(encoder.encode(change.row)));
-          else intentionsDb.removeSync(change.id);
-        }
-        for (const [table, seq] of tableSeq) meta.putSync(metaIndexKey(table), seq);
-        meta.putSync(META_CHECKPOINT, last);
-      });
+      const encoded = allChanges.map((change) => (change.op === 'put' ? Buffer.from(encoder.encode(change.row)) : undefined));
+      applying = true;
+      try {
+        await env.transaction(() => {
+          allChanges.forEach((change, i) => {
+            if (change.op === 'put') void intentionsDb.put(change.row.ID, encoded[i] ?? Buffer.alloc(0));
+            else void intentionsDb.remove(change.id);
+          });
+          for (const [table, seq] of tableSeq) void meta.put(metaIndexKey(table), seq);
+          void meta.put(META_CHECKPOINT, last);
+        });
+      } finally {
+        applying = false;
+      }
       // Committed: now the memory copy, the indexes and the waiters.
       for (const change of allChanges) applyToMemory(change);
       checkpoint = last;

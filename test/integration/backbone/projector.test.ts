@@ -73,7 +73,7 @@ describe('projector: checkpoint, halting, replay', () => {
     await waitFor(() => cluster.agent('dc2').view.appliedSeq() === cluster.agent('dc1').view.appliedSeq());
     const digests = cluster.agent('dc2').view.tableDigests();
     const nc = cluster.agent('dc1').nc;
-    const log = createEventLog({ js: jetstream(nc, { domain: 'dc1' }), jsm: await jetstreamManager(nc, { domain: 'dc1' }) });
+    const log = createEventLog({ nc, jsm: await jetstreamManager(nc, { domain: 'dc1' }) });
     // Written around the primary's writer, as a bug or an attacker with stream access would.
     const last = await log.lastSeq();
     await log.appendRaw('trellis.events.intention.bogus', encode({ v: 99, type: 'IntentionDeleted', at: 0, by: 'x', data: { id: 'x' } }), { expectedLastSeq: last });

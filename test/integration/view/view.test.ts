@@ -42,7 +42,7 @@ describe('LMDB view', () => {
     const view = openView({ path, logger });
     const a = intentionRecord();
     const b = intentionRecord({ SourceName: 'api' });
-    view.applyBatch(stored([created(a), created(b), updated({ ...a, Action: 'deny' })]));
+    await view.applyBatch(stored([created(a), created(b), updated({ ...a, Action: 'deny' })]));
     assert.equal(view.appliedSeq(), 3);
     assert.equal(view.tableIndex('intentions'), 3);
     assert.equal(view.intention(a.ID)?.Action, 'deny');
@@ -61,9 +61,9 @@ describe('LMDB view', () => {
 
   it('refuses a batch that does not follow the checkpoint, changing nothing', async () => {
     const view = openView({ path: join(makeTempDir(), 'view'), logger });
-    view.applyBatch(stored([created(intentionRecord())]));
+    await view.applyBatch(stored([created(intentionRecord())]));
     const before = view.tableDigests();
-    assert.throws(() => view.applyBatch(stored([created(intentionRecord())], 5)), /expected sequence 2 but was given 5/);
+    await assert.rejects(view.applyBatch(stored([created(intentionRecord())], 5)), /expected sequence 2 but was given 5/);
     assert.deepEqual(view.tableDigests(), before);
     assert.equal(view.appliedSeq(), 1);
     await view.close();
@@ -72,10 +72,10 @@ describe('LMDB view', () => {
   it('moves the pair index when an update renames source or destination', async () => {
     const view = openView({ path: join(makeTempDir(), 'view'), logger });
     const a = intentionRecord({ SourceName: 'web', DestinationName: 'db' });
-    view.applyBatch(stored([created(a), updated({ ...a, DestinationName: 'cache' })]));
+    await view.applyBatch(stored([created(a), updated({ ...a, DestinationName: 'cache' })]));
     assert.equal(view.intentionByPair('default', 'web', 'default', 'db'), undefined);
     assert.equal(view.intentionByPair('default', 'web', 'default', 'cache')?.ID, a.ID);
-    view.applyBatch(stored([deleted(a.ID)], 3));
+    await view.applyBatch(stored([deleted(a.ID)], 3));
     assert.equal(view.intentionByPair('default', 'web', 'default', 'cache'), undefined);
     assert.equal(view.intentionCount(), 0);
     await view.close();
@@ -83,12 +83,12 @@ describe('LMDB view', () => {
 
   it('wakes blocking waiters when the table index passes theirs, and times out otherwise', async () => {
     const view = openView({ path: join(makeTempDir(), 'view'), logger });
-    view.applyBatch(stored([created(intentionRecord())]));
+    await view.applyBatch(stored([created(intentionRecord())]));
     const timedOut = await view.waitForIndex('intentions', 1, 50);
     assert.equal(timedOut, 1);
     const woken = view.waitForIndex('intentions', 1, 10_000);
     const seq = view.waitForSeq(2, 10_000);
-    view.applyBatch(stored([created(intentionRecord())], 2));
+    await view.applyBatch(stored([created(intentionRecord())], 2));
     assert.equal(await woken, 2);
     assert.equal(await seq, true);
     assert.equal(await view.waitForSeq(5, 20), false);
@@ -101,12 +101,12 @@ describe('LMDB view', () => {
         const one = openView({ path: join(makeTempDir(), 'one'), logger });
         const many = openView({ path: join(makeTempDir(), 'many'), logger });
         const all = stored(events);
-        one.applyBatch(all);
+        await one.applyBatch(all);
         let i = 0;
         let c = 0;
         while (i < all.length) {
           const size = cuts[c++ % cuts.length] ?? 1;
-          many.applyBatch(all.slice(i, i + size));
+          await many.applyBatch(all.slice(i, i + size));
           i += size;
         }
         assert.deepEqual(many.dump(), one.dump());
