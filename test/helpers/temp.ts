@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 const dirs = new Set<string>();
 process.on('exit', () => {
+  if (process.env.TRELLIS_KEEP_TEST_DIRS) return;
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 

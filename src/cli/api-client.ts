@@ -1,0 +1,69 @@
+/** The agent's HTTP API as the CLI uses it: Consul's endpoints over fetch, Consul's error format. */
+export interface ConsulIntention {
+  readonly ID: string;
+  readonly SourceNS?: string;
+  readonly SourceName: string;
+  readonly DestinationNS?: string;
+  readonly DestinationName: string;
+  readonly SourceType?: string;
+  readonly Action: string;
+  readonly Description?: string;
+  readonly Meta?: Record<string, string>;
+  readonly Precedence?: number;
+  readonly CreatedAt?: string;
+  readonly UpdatedAt?: string;
+  readonly CreateIndex?: number;
+  readonly ModifyIndex?: number;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, body: string) {
+    // Consul's API client says it this way; scripts grep for it.
+    super(`Unexpected response code: ${status} (${body.trim()})`);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+export interface ApiClientOptions {
+  readonly address: string;
+  readonly token?: string | undefined;
+  readonly datacenter?: string | undefined;
+}
+
+export function createApiClient({ address, token, datacenter }: ApiClientOptions) {
+  async function call<T>(method: string, path: string, query: Record<string, string | string[]> = {}, body?: unknown): Promise<T> {
+    const url = new URL(path, `${address}/`);
+    for (const [k, v] of Object.entries(query)) for (const item of Array.isArray(v) ? v : [v]) url.searchParams.append(k, item);
+    if (datacenter) url.searchParams.set('dc', datacenter);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: token ? { 'X-Consul-Token': token } : {},
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`Error connecting to the agent at ${address}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: err });
+    }
+    const text = await res.text();
+    if (!res.ok) throw new ApiError(res.status, text);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+  return {
+    list: () => call<ConsulIntention[]>('GET', '/v1/connect/intentions'),
+    create: (ixn: Partial<ConsulIntention>) => call<{ ID: string }>('POST', '/v1/connect/intentions', {}, ixn),
+    upsertExact: (source: string, destination: string, ixn: Partial<ConsulIntention>) =>
+      call<boolean>('PUT', '/v1/connect/intentions/exact', { source, destination }, ixn),
+    getExact: (source: string, destination: string) => call<ConsulIntention>('GET', '/v1/connect/intentions/exact', { source, destination }),
+    getById: (id: string) => call<ConsulIntention>('GET', `/v1/connect/intentions/${encodeURIComponent(id)}`),
+    deleteExact: (source: string, destination: string) => call<boolean>('DELETE', '/v1/connect/intentions/exact', { source, destination }),
+    deleteById: (id: string) => call<boolean>('DELETE', `/v1/connect/intentions/${encodeURIComponent(id)}`),
+    check: (source: string, destination: string) => call<{ Allowed: boolean }>('GET', '/v1/connect/intentions/check', { source, destination }),
+    match: (by: 'source' | 'destination', name: string) => call<Record<string, ConsulIntention[]>>('GET', '/v1/connect/intentions/match', { by, name }),
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;

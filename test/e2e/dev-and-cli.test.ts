@@ -1,0 +1,163 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort } from '../../src/natsd/index.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
+import { http } from '../helpers/cluster.js';
+
+const TRELLIS = fileURLToPath(new URL('../../bin/trellis.js', import.meta.url));
+const run = promisify(execFile);
+
+interface DevManifest {
+  primary: string;
+  datacenters: Array<{ name: string; http: string; nats: string; natsPid: number; agentPid: number }>;
+}
+
+/** Runs the CLI as a user would; resolves with exit code and output. */
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [TRELLIS, ...args], { env: { ...process.env, ...env }, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('trellis dev and the intention CLI, end to end', () => {
+  let dev: ChildProcess;
+  let dataDir: string;
+  let manifest: DevManifest;
+  let output = '';
+  let dc1: string;
+  let dc2: string;
+
+  before(async () => {
+    dataDir = join(makeTempDir('trellis-e2e-'), 'dev');
+    const portBase = await freePort();
+    dev = spawn(process.execPath, [TRELLIS, 'dev', '--data-dir', dataDir, '--port-base', String(portBase)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    dev.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    dev.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const manifestPath = join(dataDir, 'dev.json');
+    await waitFor(() => existsSync(manifestPath), { timeoutMs: 60_000, message: () => `dev.json was not written; output:\n${output}` });
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as DevManifest;
+    dc1 = manifest.datacenters[0]!.http;
+    dc2 = manifest.datacenters[1]!.http;
+    assert.equal(dc1, `http://127.0.0.1:${portBase}`);
+    assert.equal(dc2, `http://127.0.0.1:${portBase + 1}`);
+  });
+
+  after(async () => {
+    // A failed test must not leave servers behind: ask dev to stop its children, then make sure.
+    if (dev.exitCode === null && dev.signalCode === null) {
+      dev.kill('SIGTERM');
+      await waitFor(() => dev.exitCode !== null || dev.signalCode !== null, { timeoutMs: 15_000 }).catch(() => dev.kill('SIGKILL'));
+    }
+    for (const dc of manifest?.datacenters ?? []) for (const pid of [dc.natsPid, dc.agentPid]) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  it('writes dev.json as the contract says and prints one line per datacenter', async () => {
+    assert.equal(manifest.primary, 'dc1');
+    assert.deepEqual(
+      manifest.datacenters.map((d) => d.name),
+      ['dc1', 'dc2'],
+    );
+    for (const dc of manifest.datacenters) {
+      assert.match(dc.nats, /^nats:\/\/127\.0\.0\.1:\d+$/);
+      assert.ok(alive(dc.natsPid) && alive(dc.agentPid), `${dc.name} processes are running`);
+    }
+    assert.equal(statSync(join(dataDir, 'dev.json')).mode & 0o077, 0, 'dev.json is private to its owner');
+    await waitFor(() => /dc2 \(secondary\): HTTP/.test(output));
+    assert.match(output, /dc1 \(primary\): HTTP http:\/\/127\.0\.0\.1:\d+/);
+    const self = (await http(dc2, 'GET', '/v1/agent/self')).body as { Config: { Datacenter: string; PrimaryDatacenter: string } };
+    assert.deepEqual([self.Config.Datacenter, self.Config.PrimaryDatacenter], ['dc2', 'dc1']);
+  });
+
+  it('intention create at dc1, then check, get, match and list at dc2 through the CLI', async () => {
+    const created = await cli(['intention', 'create', '-deny', '-description', 'no direct access', '-meta', 'team=payments', 'web', 'db'], { CONSUL_HTTP_ADDR: dc1.replace('http://', '') });
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stdout, 'Created: web => db (deny)\n');
+    const env2 = { TRELLIS_HTTP_ADDR: dc2 };
+    await waitFor(async () => (await cli(['intention', 'get', 'web', 'db'], env2)).code === 0, { timeoutMs: 10_000 });
+    const check = await cli(['intention', 'check', 'web', 'db'], env2);
+    assert.equal(check.code, 2, 'denied exits 2');
+    assert.equal(check.stdout, 'Denied\n');
+    const get = await cli(['intention', 'get', '-http-addr', dc2, 'web', 'db']);
+    assert.match(get.stdout, /Source:\s+web\nDestination:\s+db\nAction:\s+deny\nID:\s+[0-9a-f-]{36}\nDescription:\s+no direct access\nMeta\[team\]:\s+payments/);
+    // `trellis dev` answers with the allow default where no intention matches.
+    const open = await cli(['intention', 'check', 'web', 'cache'], env2);
+    assert.equal(open.code, 0);
+    assert.equal(open.stdout, 'Allowed\n');
+    const match = await cli(['intention', 'match', 'db'], env2);
+    assert.equal(match.stdout, 'web => db (deny)\n');
+    const list = await cli(['intention', 'list'], env2);
+    assert.match(list.stdout, /^ID\s+Source\s+Action\s+Destination\s+Precedence\n[0-9a-f-]{36}\s+web\s+deny\s+db\s+9\n$/);
+  });
+
+  it('a duplicate create fails with Consul\'s message and exit 1; -replace replaces it, forwarded from dc2', async () => {
+    const dup = await cli(['intention', 'create', '-allow', '-http-addr', dc1, 'web', 'db']);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /Error creating intention: Unexpected response code: 409 \(duplicate intention found: DENY default\/web => default\/db \(ID: [0-9a-f-]{36}\)\)/);
+    const replaced = await cli(['intention', 'create', '-allow', '-replace', '-http-addr', dc2, 'web', 'db']);
+    assert.equal(replaced.code, 0, replaced.stderr);
+    const check = await cli(['intention', 'check', '-http-addr', dc2, 'web', 'db']);
+    assert.equal(check.code, 0);
+  });
+
+  it('bad usage is refused before anything is sent', async () => {
+    const both = await cli(['intention', 'create', '-allow', '-deny', '-http-addr', dc1, 'a', 'b']);
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /Only one of -allow or -deny/);
+    const one = await cli(['intention', 'check', '-http-addr', dc1, 'a']);
+    assert.equal(one.code, 1);
+    assert.match(one.stderr, /Must specify two arguments/);
+    assert.equal(((await http(dc1, 'GET', '/v1/connect/intentions')).body as unknown[]).length, 1);
+    const unreachable = await cli(['intention', 'list', '-http-addr', '127.0.0.1:1']);
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /Error listing intentions: Error connecting to the agent at http:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('with dc1\'s nats-server frozen, dc2 still answers and writes fail with 503 within 2 s; thawed, it catches up', async () => {
+    const natsPid = manifest.datacenters[0]!.natsPid;
+    process.kill(natsPid, 'SIGSTOP');
+    try {
+      const check = await cli(['intention', 'check', '-http-addr', dc2, 'web', 'db']);
+      assert.equal(check.code, 0);
+      const started = Date.now();
+      const write = await http(dc2, 'PUT', '/v1/connect/intentions/exact?source=a&destination=b', { Action: 'allow' });
+      assert.equal(write.status, 503, write.text);
+      assert.match(write.text, /primary datacenter dc1 is unreachable/);
+      assert.ok(Date.now() - started < 2500);
+    } finally {
+      process.kill(natsPid, 'SIGCONT');
+    }
+    const res = await waitFor(async () => {
+      const r = await http(dc2, 'PUT', '/v1/connect/intentions/exact?source=a&destination=b', { Action: 'allow' });
+      return r.status === 200 ? r : undefined;
+    }, { timeoutMs: 20_000 });
+    assert.equal(res.body, true);
+  });
+
+  it('Ctrl-C (SIGTERM) stops every process cleanly', async () => {
+    const exited = new Promise<number | null>((resolve) => dev.once('exit', (code) => resolve(code)));
+    dev.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    for (const dc of manifest.datacenters) {
+      await waitFor(() => !alive(dc.natsPid) && !alive(dc.agentPid), { message: `${dc.name} processes still running` });
+    }
+  });
+});
