@@ -25,7 +25,7 @@ export function httpStatusOf(code: TrellisErrorCode): number {
 }
 
 /** fastify's error handler: TrellisErrors by code, fastify's own (body too large, bad JSON) by status, text bodies. */
-export function createErrorHandler(logger: Logger) {
+export function createErrorHandler(logger: Logger, bodyLimitBytes: number) {
   return function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
     let status: number;
     let message: string;
@@ -35,8 +35,12 @@ export function createErrorHandler(logger: Logger) {
     } else {
       const fe = error as FastifyError;
       status = typeof fe.statusCode === 'number' && fe.statusCode >= 400 ? fe.statusCode : 500;
-      message = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'Request body too large' : error.message;
-      if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY') status = 400;
+      message = error.message;
+      // Bad input is a 400 with a clear message, oversize bodies included (the issue's contract).
+      if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        status = 400;
+        message = `Request body too large: the limit is ${bodyLimitBytes} bytes`;
+      }
     }
     if (status >= 500) logger.error({ err: error, url: request.url, method: request.method }, 'request failed');
     void reply.code(status).type('text/plain; charset=utf-8').send(message);

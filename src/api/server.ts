@@ -41,15 +41,16 @@ function parseJsonBody(_req: unknown, body: string, done: (err: Error | null, va
 }
 
 export function buildApi(ctx: ApiContext): FastifyInstance {
+  const bodyLimit = ctx.bodyLimitBytes ?? 1024 * 1024;
   const app = Fastify({
     logger: false,
-    bodyLimit: ctx.bodyLimitBytes ?? 1024 * 1024,
+    bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
-  app.setErrorHandler(createErrorHandler(ctx.logger.child({ component: 'http' })));
+  app.setErrorHandler(createErrorHandler(ctx.logger.child({ component: 'http' }), bodyLimit));
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).type('text/plain; charset=utf-8').send(`Unsupported path: ${request.url.split('?')[0] ?? ''}`);
   });
