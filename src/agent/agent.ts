@@ -11,7 +11,7 @@ import { SCHEMA_VERSION } from '../events/index.js';
 import { openView, type View } from '../view/index.js';
 import { createProjector, type Projector } from '../projector/index.js';
 import { createIntentionService, type IntentionService, type IntentionWrite } from '../intentions/index.js';
-import { createRpcClient, createRpcServer, type RpcServer } from '../rpc/index.js';
+import { createRpcClient, createRpcServer, isNoResponders, type RpcServer } from '../rpc/index.js';
 import { buildApi, type ForwardedResponse } from '../api/index.js';
 import type { AgentConfig } from './config.js';
 import { connectNats } from './nats-connect.js';
@@ -116,7 +116,14 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
 
     const nodeName = `${hostname()}-${datacenter}`;
     const forwardRead = async (dc: string, url: string): Promise<ForwardedResponse> => {
-      return rpcClient.call<ForwardedResponse>(dc, 'http', 'read', { url }, { timeoutMs: forwardTimeoutMs + 11 * 60_000 });
+      try {
+        // A blocking query may wait up to 10 minutes (plus jitter) at the other end.
+        return await rpcClient.call<ForwardedResponse>(dc, 'http', 'read', { url }, { timeoutMs: forwardTimeoutMs + 11 * 60_000 });
+      } catch (err) {
+        // Nobody serves that datacenter's subjects: Consul's answer for a datacenter it cannot route to.
+        if (isNoResponders(err)) throw new TrellisError('E_UNKNOWN_DATACENTER', 'No path to datacenter', { cause: err });
+        throw err;
+      }
     };
     const app: FastifyInstance = buildApi({
       datacenter,

@@ -81,6 +81,17 @@ export function createRpcServer({ nc, datacenter, logger, registry }: RpcDeps): 
   };
 }
 
+/** nats.js reports "no responders" as a RequestError caused by NoRespondersError: walk the causes. */
+export function isNoResponders(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof NoRespondersError) return true;
+  return false;
+}
+
+function isTimeout(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof TimeoutError) return true;
+  return false;
+}
+
 export function createRpcClient({ nc, datacenter, registry }: RpcDeps): RpcClient {
   const latency = rpcLatency(registry, 'trellis_rpc_client_seconds', 'Round-trip time of RPCs this agent made, by service, verb and callee');
   return {
@@ -91,7 +102,7 @@ export function createRpcClient({ nc, datacenter, registry }: RpcDeps): RpcClien
       try {
         msg = await nc.request(rpcSubject(callee, service, verb, datacenter), encoder.encode(payload), { timeout: timeoutMs });
       } catch (err) {
-        const outcome = err instanceof NoRespondersError ? 'no_responders' : err instanceof TimeoutError ? 'timeout' : 'error';
+        const outcome = isNoResponders(err) ? 'no_responders' : isTimeout(err) ? 'timeout' : 'error';
         latency.observe({ service, verb, peer: callee, outcome }, (performance.now() - started) / 1000);
         const why = outcome === 'no_responders' ? 'no agent answers there' : outcome === 'timeout' ? `no answer within ${timeoutMs} ms` : errorMessage(err);
         throw new TrellisError('E_DATACENTER_UNREACHABLE', `datacenter ${callee} is unreachable (${why})`, { cause: err });

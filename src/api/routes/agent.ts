@@ -21,6 +21,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: ApiContext): void
     if (format !== undefined && format !== 'prometheus') {
       throw new TrellisError('E_VALIDATION', `Unsupported metrics format ${JSON.stringify(format)}: use format=prometheus`);
     }
+    if (format === undefined) return ctx.registry.getMetricsAsJSON();
     void reply.type(ctx.registry.contentType);
     return ctx.registry.metrics();
   });

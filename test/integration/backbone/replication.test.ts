@@ -151,5 +151,11 @@ describe('intentions replicate from the primary to a secondary', () => {
     const viaDc1 = await http(dc1, 'GET', '/v1/agent/self?dc=dc2');
     assert.equal(viaDc1.status, 200);
     assert.equal((viaDc1.body as { Config: { Datacenter: string } }).Config.Datacenter, 'dc2');
+    const intentions = await http(dc2, 'GET', '/v1/connect/intentions/exact?source=ryw&destination=db&dc=dc1');
+    assert.equal(intentions.status, 200);
+    assert.ok(Number(intentions.headers.get('x-consul-index')) >= 2, 'query meta headers cross too');
+    const unknown = await http(dc1, 'GET', '/v1/connect/intentions?dc=dc9');
+    assert.equal(unknown.status, 500);
+    assert.equal(unknown.text, 'No path to datacenter');
   });
 });
