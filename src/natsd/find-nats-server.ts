@@ -14,14 +14,14 @@ function executable(path: string): boolean {
 }
 
 /** `NATS_SERVER_BIN`, then `PATH`, then `/usr/sbin`; a clear error naming the fix when absent. */
-export function findNatsServer(env: Readonly<Record<string, string | undefined>>): string {
+export function findNatsServer(env: Readonly<Record<string, string | undefined>>, fallbackDirs: readonly string[] = ['/usr/sbin']): string {
   const explicit = env.NATS_SERVER_BIN;
   if (explicit) {
     if (!existsSync(explicit)) throw new TrellisError('E_CONFIG', `NATS_SERVER_BIN=${explicit} does not exist: point it at a nats-server binary or apt-get install nats-server`);
     if (!executable(explicit)) throw new TrellisError('E_CONFIG', `NATS_SERVER_BIN=${explicit} is not executable`);
     return explicit;
   }
-  const dirs = [...(env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'];
+  const dirs = [...(env.PATH ?? '').split(delimiter).filter(Boolean), ...fallbackDirs];
   for (const dir of dirs) {
     const candidate = join(dir, 'nats-server');
     if (existsSync(candidate) && executable(candidate)) return candidate;
