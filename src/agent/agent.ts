@@ -11,7 +11,7 @@ import { SCHEMA_VERSION } from '../events/index.js';
 import { openView, type View } from '../view/index.js';
 import { createProjector, type Projector } from '../projector/index.js';
 import { createIntentionService, type IntentionService, type IntentionWrite } from '../intentions/index.js';
-import { createRpcClient, createRpcServer, isNoResponders, type RpcServer } from '../rpc/index.js';
+import { createRpcClient, createRpcServer, isNoResponders, RpcUnreachableError, type RpcServer } from '../rpc/index.js';
 import { buildApi, type ForwardedResponse } from '../api/index.js';
 import type { AgentConfig } from './config.js';
 import { connectNats } from './nats-connect.js';
@@ -33,14 +33,14 @@ export interface Agent {
 
 export interface AgentDeps {
   readonly logger: Logger;
-  /** How long a forwarded write waits for the primary. @default 2000 */
+  /** How long a forwarded write waits for the primary: with the WAN down it fails within 2 s. @default 1800 */
   readonly forwardTimeoutMs?: number;
   /** @default false: tests start many agents in one process */
   readonly collectProcessMetrics?: boolean;
 }
 
 /** Starts an agent: stream or mirror, view, projector, writer (primary) or forwarding (secondary), RPC, HTTP. */
-export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 2000, collectProcessMetrics = false }: AgentDeps): Promise<Agent> {
+export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1800, collectProcessMetrics = false }: AgentDeps): Promise<Agent> {
   const { datacenter, primaryDatacenter: primary } = config;
   const isPrimary = datacenter === primary;
   const log = logger.child({ dc: datacenter });
@@ -96,8 +96,8 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
         try {
           return await rpcClient.call(primary, 'intentions', 'write', { write, actor }, { timeoutMs: forwardTimeoutMs });
         } catch (err) {
-          if (err instanceof TrellisError && err.code === 'E_DATACENTER_UNREACHABLE') {
-            throw new TrellisError('E_PRIMARY_UNREACHABLE', `primary datacenter ${primary} is unreachable: the write was not applied (${err.message})`, { cause: err });
+          if (err instanceof RpcUnreachableError) {
+            throw new TrellisError('E_PRIMARY_UNREACHABLE', `primary datacenter ${primary} is unreachable (${err.reason}): the write was not applied`, { cause: err });
           }
           throw err;
         }

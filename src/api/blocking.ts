@@ -34,11 +34,14 @@ export function parseBlockingParams(query: Readonly<Record<string, unknown>>): B
   return { index, waitMs };
 }
 
-/** Sets Consul's query meta headers; the index is never 0. */
+/**
+ * Sets Consul's query meta headers; the index is never 0. Set on the raw response so they go out
+ * spelled as Consul spells them (fastify lowercases names): scripts grep for `X-Consul-Index`.
+ */
 export function setQueryMeta(reply: FastifyReply, index: number, lastContactMs = 0): void {
-  void reply.header('X-Consul-Index', String(Math.max(index, 1)));
-  void reply.header('X-Consul-KnownLeader', 'true');
-  void reply.header('X-Consul-LastContact', String(lastContactMs));
+  reply.raw.setHeader('X-Consul-Index', String(Math.max(index, 1)));
+  reply.raw.setHeader('X-Consul-KnownLeader', 'true');
+  reply.raw.setHeader('X-Consul-LastContact', String(lastContactMs));
 }
 
 /** Aborts when the client goes away, so its waiter is released at once. */

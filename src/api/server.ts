@@ -61,7 +61,10 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
       const dc = (request.query as Record<string, unknown>).dc;
       if (request.method !== 'GET' || typeof dc !== 'string' || dc === '' || dc === ctx.datacenter) return;
       const answer = await forward(dc, request.url);
-      for (const [name, value] of Object.entries(answer.headers)) void reply.header(name, value);
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (name.startsWith('x-consul-')) reply.raw.setHeader(name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()), value);
+        else void reply.header(name, value);
+      }
       await reply.code(answer.status).send(answer.body);
     });
   }

@@ -84,7 +84,9 @@ export async function startDev(options: DevOptions, io: CliIo): Promise<DevDeplo
   const primary = options.datacenters[0] ?? 'dc1';
   let servers: DatacenterServers | undefined;
   const agents: AgentProcess[] = [];
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     await Promise.all(agents.map((a) => stopChild(a.child, 5000)));
     await servers?.stop();
   };
@@ -115,7 +117,11 @@ export async function startDev(options: DevOptions, io: CliIo): Promise<DevDeplo
         env: { ...process.env, FORCE_COLOR: '0' },
       });
       closeSync(logFd);
-      agents.push({ name, child, http: `http://127.0.0.1:${port}`, logPath });
+      const agent = { name, child, http: `http://127.0.0.1:${port}`, logPath };
+      agents.push(agent);
+      // The primary first: a secondary's mirror created before the primary's stream exists is
+      // retried by nats-server only after a back-off of several seconds.
+      if (i === 0) await waitForAgent(agent.http, child, logPath, 60_000);
     }
     await Promise.all(agents.map((a) => waitForAgent(a.http, a.child, a.logPath, 60_000)));
   } catch (err) {
@@ -130,6 +136,7 @@ export async function startDev(options: DevOptions, io: CliIo): Promise<DevDeplo
   writeFileSync(manifestPath, `${JSON.stringify({ primary, datacenters }, null, 2)}\n`, { mode: 0o600 });
   for (const a of agents) {
     a.child.on('exit', (code, signal) => {
+      if (stopping) return;
       io.stderr(`==> agent ${a.name} exited (${signal ?? `code ${code}`}): see ${a.logPath}\n`);
     });
   }

@@ -9,6 +9,17 @@ const decoder = new Decoder();
 
 type Reply = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: { readonly code: TrellisErrorCode; readonly message: string } };
 
+/** A callee that did not answer: `reason` says how (no responders, or no answer in time). */
+export class RpcUnreachableError extends TrellisError {
+  readonly callee: string;
+  readonly reason: string;
+  constructor(callee: string, reason: string, cause: unknown) {
+    super('E_DATACENTER_UNREACHABLE', `datacenter ${callee} is unreachable (${reason})`, { cause });
+    this.callee = callee;
+    this.reason = reason;
+  }
+}
+
 export type RpcHandler = (payload: unknown, caller: string) => Promise<unknown>;
 
 export interface RpcServer {
@@ -105,7 +116,7 @@ export function createRpcClient({ nc, datacenter, registry }: RpcDeps): RpcClien
         const outcome = isNoResponders(err) ? 'no_responders' : isTimeout(err) ? 'timeout' : 'error';
         latency.observe({ service, verb, peer: callee, outcome }, (performance.now() - started) / 1000);
         const why = outcome === 'no_responders' ? 'no agent answers there' : outcome === 'timeout' ? `no answer within ${timeoutMs} ms` : errorMessage(err);
-        throw new TrellisError('E_DATACENTER_UNREACHABLE', `datacenter ${callee} is unreachable (${why})`, { cause: err });
+        throw new RpcUnreachableError(callee, why, err);
       }
       const reply = decoder.decode(msg.data) as Reply;
       latency.observe({ service, verb, peer: callee, outcome: reply.ok ? 'ok' : reply.error.code }, (performance.now() - started) / 1000);

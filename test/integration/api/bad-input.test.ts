@@ -72,6 +72,17 @@ describe('HTTP API: bad input is a 400 with a clear message and changes nothing'
     assert.match(res.text, /Unsupported path: \/v1\/nope/);
   });
 
+  it('sends the query meta headers spelled as Consul spells them', async () => {
+    const { get } = await import('node:http');
+    const raw = await new Promise<string[]>((resolve, reject) => {
+      get(`${base}/v1/connect/intentions`, (res) => {
+        res.resume();
+        resolve(res.rawHeaders);
+      }).on('error', reject);
+    });
+    for (const name of ['X-Consul-Index', 'X-Consul-KnownLeader', 'X-Consul-LastContact']) assert.ok(raw.includes(name), `${name} in ${raw.join(',')}`);
+  });
+
   it('a blocking query returns at its wait with the same index when nothing changed', async () => {
     const started = Date.now();
     const res = await http(base, 'GET', `/v1/connect/intentions?index=${indexBefore}&wait=300ms`);

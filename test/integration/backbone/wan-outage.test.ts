@@ -38,7 +38,7 @@ describe('a WAN outage between dc1 and dc2', () => {
     const took = performance.now() - started;
     assert.equal(write.status, 503, write.text);
     assert.match(write.text, /primary datacenter dc1 is unreachable/);
-    assert.ok(took < 2500, `the write failed after ${Math.round(took)} ms`);
+    assert.ok(took < 2000, `the write failed after ${Math.round(took)} ms`);
     const status = await waitFor(async () => {
       await cluster.agent('dc2').replication.refresh();
       const s = (await http(dc2, 'GET', '/v1/trellis/replication')).body as Record<string, unknown>;
