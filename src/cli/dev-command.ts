@@ -1,15 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { errorMessage } from '../common/index.js';
+import { errorMessage, packageRoot } from '../common/index.js';
 import { findNatsServer, startDatacenterServers, type DatacenterServers } from '../natsd/index.js';
 import { CliExit } from './exit.js';
 import type { CliIo } from './main.js';
 
-const TRELLIS_BIN = fileURLToPath(new URL('../../bin/trellis.js', import.meta.url));
 
 const devOptionsSchema = z.object({
   datacenters: z
@@ -112,7 +110,7 @@ export async function startDev(options: DevOptions, io: CliIo): Promise<DevDeplo
       writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
       const logPath = join(dir, 'agent.log');
       const logFd = openSync(logPath, 'a', 0o600);
-      const child = spawn(process.execPath, [TRELLIS_BIN, 'agent', '-config-file', configPath], {
+      const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'trellis.js'), 'agent', '-config-file', configPath], {
         stdio: ['ignore', logFd, logFd],
         env: { ...process.env, FORCE_COLOR: '0' },
       });

@@ -4,3 +4,4 @@ export { TrellisError, isTrellisError, errorMessage, type TrellisErrorCode } fro
 export { createLogger, silentLogger, REDACT_PATHS, type Logger, type LoggerConfig } from './logger.js';
 export { systemClock, type Clock } from './clock.js';
 export { parseDuration, formatDuration } from './duration.js';
+export { packageRoot } from './package-root.js';

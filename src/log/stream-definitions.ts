@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { TrellisError } from '../common/index.js';
+import { TrellisError, packageRoot } from '../common/index.js';
 
-const STREAMS_DIR = fileURLToPath(new URL('../../streams/', import.meta.url));
 
 const definitionSchema = z.looseObject({
   name: z.string().min(1),
@@ -24,10 +23,10 @@ const definitionSchema = z.looseObject({
 export type StreamDefinition = z.infer<typeof definitionSchema>;
 
 /** Loads `streams/<file>.json`, fills `{{name}}` placeholders, drops `$comment` keys, validates. */
-export function loadStreamDefinition(file: string, vars: Readonly<Record<string, string>> = {}, dir = STREAMS_DIR): StreamDefinition {
+export function loadStreamDefinition(file: string, vars: Readonly<Record<string, string>> = {}, dir = join(packageRoot(), 'streams')): StreamDefinition {
   let text: string;
   try {
-    text = readFileSync(`${dir}${file}`, 'utf8');
+    text = readFileSync(join(dir, file), 'utf8');
   } catch (err) {
     throw new TrellisError('E_CONFIG', `stream definition ${file} cannot be read from ${dir}: ${(err as Error).message}`, { cause: err });
   }
