@@ -10,6 +10,7 @@ const dirs = args.filter((a) => !a.startsWith('--'));
 
 function collect(dir) {
   if (!existsSync(dir)) return [];
+  if (!statSync(dir).isDirectory()) return dir.endsWith('.test.ts') ? [dir] : [];
   const out = [];
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { TrellisError, errorMessage, type Logger } from '../common/index.js';
 import { createEventLog, createWriter, ensureStream, eventsMirrorDefinition, eventsStreamDefinition, type EventLog, type Writer } from '../log/index.js';
-import { SCHEMA_VERSION } from '../events/index.js';
+import { EVENTS_STREAM, SCHEMA_VERSION } from '../events/index.js';
 import { openView, type View } from '../view/index.js';
 import { createProjector, type Projector } from '../projector/index.js';
 import { createIntentionService, type IntentionService, type IntentionWrite } from '../intentions/index.js';
@@ -35,12 +35,14 @@ export interface AgentDeps {
   readonly logger: Logger;
   /** How long a forwarded write waits for the primary: with the WAN down it fails within 2 s. @default 1800 */
   readonly forwardTimeoutMs?: number;
+  /** How long start-up waits for the view to catch up with the local stream. @default 30000 */
+  readonly catchUpTimeoutMs?: number;
   /** @default false: tests start many agents in one process */
   readonly collectProcessMetrics?: boolean;
 }
 
 /** Starts an agent: stream or mirror, view, projector, writer (primary) or forwarding (secondary), RPC, HTTP. */
-export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1800, collectProcessMetrics = false }: AgentDeps): Promise<Agent> {
+export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1800, catchUpTimeoutMs = 30_000, collectProcessMetrics = false }: AgentDeps): Promise<Agent> {
   const { datacenter, primaryDatacenter: primary } = config;
   const isPrimary = datacenter === primary;
   const log = logger.child({ dc: datacenter });
@@ -74,6 +76,12 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     const projector = createProjector({ js, view, logger: log, registry });
     projector.start();
     cleanups.push(() => projector.stop());
+    // Serve from a view that has caught up with what the local stream held at start (bounded:
+    // a long backlog keeps applying while the agent serves, and the replication status says so).
+    const startSeq = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+    if (!(await view.waitForSeq(startSeq, catchUpTimeoutMs))) {
+      log.warn({ appliedSeq: view.appliedSeq(), streamSeq: startSeq }, 'serving before the view caught up with the local stream');
+    }
 
     const rpcClient = createRpcClient({ nc, datacenter, logger: log, registry });
     const rpcServer: RpcServer = createRpcServer({ nc, datacenter, logger: log, registry });
