@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createLogger, errorMessage } from '../common/index.js';
 import { readAgentFile, resolveAgentConfig, startAgent, type AgentFileConfig } from '../agent/index.js';
 import { CliExit } from './exit.js';
+import { shutdownSignal } from './signals.js';
 import type { CliIo } from './main.js';
 
 interface AgentFlags {
@@ -61,16 +62,8 @@ export function registerAgentCommand(program: Command, io: CliIo): void {
         throw new CliExit(1, `==> agent failed to start: ${errorMessage(err)}`);
       }
       io.stdout(`==> trellis agent running: datacenter ${config.datacenter} (primary ${config.primaryDatacenter}), HTTP ${agent.httpUrl}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
-      logger.info('shutting down');
+      const signal = await shutdownSignal();
+      logger.info({ signal }, 'shutting down');
       await agent.stop();
     });
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { errorMessage, packageRoot } from '../common/index.js';
 import { findNatsServer, startDatacenterServers, type DatacenterServers } from '../natsd/index.js';
 import { CliExit } from './exit.js';
+import { shutdownSignal } from './signals.js';
 import type { CliIo } from './main.js';
 
 
@@ -163,15 +164,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
         io.stdout(`==> ${dc.name} (${role}): HTTP ${dc.http}  NATS ${dc.nats}  nats-server pid ${dc.natsPid}  agent pid ${dc.agentPid}\n`);
       }
       io.stdout(`==> wrote ${dev.manifestPath}; Ctrl-C stops everything\n`);
-      await new Promise<void>((done) => {
-        const onSignal = () => {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          done();
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
+      await shutdownSignal();
       io.stdout('==> stopping\n');
       await dev.stop();
     });

@@ -1,17 +1,9 @@
 import { TrellisError } from '../common/index.js';
+import type { IntentionFields } from './validate.js';
 
-/** What a client may set on an intention; everything else Consul computes or ignores. */
-export interface IntentionInput {
+/** What a client may set on an intention (the validated fields plus an ID); the rest Consul computes or ignores. */
+export interface IntentionInput extends IntentionFields {
   readonly ID: string;
-  readonly SourceNS: string;
-  readonly SourceName: string;
-  readonly DestinationNS: string;
-  readonly DestinationName: string;
-  readonly SourceType: string;
-  /** `allow` or `deny` once validated; anything a client sent until then. */
-  readonly Action: string;
-  readonly Description: string;
-  readonly Meta: Readonly<Record<string, string>>;
 }
 
 type GoType = 'string' | 'map[string]string' | 'int' | 'time.Time' | 'uint64' | 'bool' | 'any';

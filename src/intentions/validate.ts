@@ -12,6 +12,7 @@ export interface IntentionFields {
   readonly DestinationNS: string;
   readonly DestinationName: string;
   readonly SourceType: string;
+  /** `allow` or `deny` once validated; anything a client sent until then. */
   readonly Action: string;
   readonly Description: string;
   readonly Meta: Readonly<Record<string, string>>;
