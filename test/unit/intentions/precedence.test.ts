@@ -34,7 +34,7 @@ describe('precedence (Consul UpdatePrecedence)', () => {
       fc.property(ixn, ixn, (a, b) => {
         const ab = Math.sign(compareIntentions(a, b));
         const ba = Math.sign(compareIntentions(b, a));
-        assert.equal(ab, -ba);
+        assert.ok(ab === -ba, `compare(a,b)=${ab} but compare(b,a)=${ba}`);
         assert.equal(ab === 0, samePair(a, b));
       }),
     );
