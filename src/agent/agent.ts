@@ -33,7 +33,7 @@ export interface Agent {
 
 export interface AgentDeps {
   readonly logger: Logger;
-  /** How long a forwarded write waits for the primary: with the WAN down it fails within 2 s. @default 1800 */
+  /** How long a forwarded write waits for the primary: with the WAN down it fails within 2 s. @default 1500 */
   readonly forwardTimeoutMs?: number;
   /** How long start-up waits for the view to catch up with the local stream. @default 30000 */
   readonly catchUpTimeoutMs?: number;
@@ -42,7 +42,7 @@ export interface AgentDeps {
 }
 
 /** Starts an agent: stream or mirror, view, projector, writer (primary) or forwarding (secondary), RPC, HTTP. */
-export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1800, catchUpTimeoutMs = 30_000, collectProcessMetrics = false }: AgentDeps): Promise<Agent> {
+export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1500, catchUpTimeoutMs = 30_000, collectProcessMetrics = false }: AgentDeps): Promise<Agent> {
   const { datacenter, primaryDatacenter: primary } = config;
   const isPrimary = datacenter === primary;
   const log = logger.child({ dc: datacenter });
