@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseAgentFile, resolveAgentConfig } from '../../../src/agent/index.js';
+import { packageRoot } from '../../../src/common/index.js';
 import { isTrellisError } from '../../../src/common/index.js';
 
 describe('agent configuration', () => {
@@ -41,5 +44,15 @@ describe('agent configuration', () => {
   it('requires a datacenter and a data directory', () => {
     assert.throws(() => resolveAgentConfig([], { data_dir: '/x' }), /datacenter is required/);
     assert.throws(() => resolveAgentConfig([], { datacenter: 'dc1' }), /data_dir is required/);
+  });
+
+  it('the example configurations in deploy/agent are valid', () => {
+    const dir = join(packageRoot(), 'deploy', 'agent');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    assert.ok(files.length >= 2);
+    for (const f of files) {
+      const config = resolveAgentConfig([parseAgentFile(readFileSync(join(dir, f), 'utf8'), f)], {});
+      assert.equal(config.primaryDatacenter, 'dc1', f);
+    }
   });
 });
