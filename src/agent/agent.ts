@@ -64,7 +64,13 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     const nc = await connectNats({ url: config.natsUrl, name: `trellis-agent-${datacenter}`, logger: log });
     cleanups.push(() => nc.drain().catch(() => nc.close()));
     // The agent's own JetStream domain: a secondary never reads the primary's stream across the WAN.
-    const jsm = await jetstreamManager(nc, { domain: datacenter });
+    const jsm = await jetstreamManager(nc, { domain: datacenter }).catch((err: unknown) => {
+      throw new TrellisError(
+        'E_CONFIG',
+        `JetStream domain ${datacenter} is not served at ${config.natsUrl} (${errorMessage(err)}): this datacenter's nats-server needs \`jetstream { domain: ${datacenter} }\` (see deploy/nats)`,
+        { cause: err },
+      );
+    });
     const js = jetstream(nc, { domain: datacenter });
     const stream = await ensureStream(jsm, isPrimary ? eventsStreamDefinition() : eventsMirrorDefinition(primary), log);
     const eventLog = isPrimary ? createEventLog({ nc, jsm }) : undefined;

@@ -42,6 +42,14 @@ describe('event log and single writer', () => {
     }
   });
 
+  it('an agent pointed at a nats-server without its JetStream domain says what to configure', async () => {
+    const wrong = resolveAgentConfig([], { datacenter: 'dc9', data_dir: makeTempDir(), ports: { http: 0 }, nats: { url: nats.servers.get('dc1')!.url } });
+    await assert.rejects(
+      startAgent(wrong, { logger: silentLogger() }),
+      (err) => isTrellisError(err, 'E_CONFIG') && /JetStream domain dc9 is not served at nats:\/\/127\.0\.0\.1:\d+ .*needs `jetstream \{ domain: dc9 \}`/.test(err.message),
+    );
+  });
+
   describe('with a running primary', () => {
     let agent: Agent;
     before(async () => {
