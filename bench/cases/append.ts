@@ -36,7 +36,8 @@ function sampleEvent(i: number): TrellisEvent {
 /**
  * append.events_per_s: the primary's whole write path below HTTP (decide, append with expected
  * sequence, pipelined, answered once the primary's projector applied it), against raw JetStream
- * async publishes of the same bytes with the same window.
+ * async publishes of the same bytes (256 in flight); the writer is driven by 1,024 concurrent
+ * requests, enough to keep its pipeline full.
  */
 export async function benchAppend(ctx: BenchContext): Promise<BenchResult[]> {
   const window = 256;
@@ -67,7 +68,9 @@ export async function benchAppend(ctx: BenchContext): Promise<BenchResult[]> {
     const view = openView({ path: join(cluster.dir, 'view'), logger: silentLogger() });
     const projector = createProjector({ js, view, logger: silentLogger(), stream: EVENTS_STREAM });
     projector.start();
-    const writer = createWriter({ log: createEventLog({ nc: cluster.dc('dc1').nc, jsm }), view, logger: silentLogger(), maxInflight: window });
+    // The writer's capacity: enough concurrent requests to keep its pipeline full, as under load.
+    const submitters = 1024;
+    const writer = createWriter({ log: createEventLog({ nc: cluster.dc('dc1').nc, jsm }), view, logger: silentLogger(), maxInflight: submitters });
     let done = 0;
     let i = 0;
     const start = performance.now();
@@ -79,7 +82,7 @@ export async function benchAppend(ctx: BenchContext): Promise<BenchResult[]> {
         done++;
       }
     };
-    await Promise.all(Array.from({ length: window }, worker));
+    await Promise.all(Array.from({ length: submitters }, worker));
     const rate = done / ((performance.now() - start) / 1000);
     await writer.close();
     await projector.stop();

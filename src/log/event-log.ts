@@ -4,12 +4,18 @@ import { TrellisError } from '../common/index.js';
 import { encodeEvent, eventSubject, EVENTS_STREAM, type TrellisEvent } from '../events/index.js';
 
 const WRONG_LAST_SEQUENCE = 10071;
+const WRONG_LAST_MSG_ID = 10070;
 
 export interface AppendOptions {
   /** The stream sequence the append expects to follow (optimistic concurrency). */
   readonly expectedLastSeq: number;
   /** Deduplicates retries of the same request within the stream's duplicate window. */
   readonly msgId?: string;
+  /**
+   * The message id the stream's last message must carry. A pipelined append sets the previous
+   * append's id: the expected sequence alone would accept a foreign event at that sequence.
+   */
+  readonly expectedLastMsgId?: string;
   /** @default 5000 */
   readonly timeoutMs?: number;
 }
@@ -81,7 +87,7 @@ export function createEventLog({ nc, jsm, stream = EVENTS_STREAM }: EventLogDeps
     if (ack.error) {
       const description = ack.error.description ?? 'append refused';
       p.reject(
-        ack.error.err_code === WRONG_LAST_SEQUENCE
+        ack.error.err_code === WRONG_LAST_SEQUENCE || ack.error.err_code === WRONG_LAST_MSG_ID
           ? new TrellisError('E_CONFLICT', `append expected last sequence ${p.expectedLastSeq}: ${description}`)
           : new TrellisError('E_UNAVAILABLE', `event stream ${stream} refused the append: ${description}`),
       );
@@ -116,6 +122,7 @@ export function createEventLog({ nc, jsm, stream = EVENTS_STREAM }: EventLogDeps
     h.set('Nats-Expected-Stream', stream);
     h.set('Nats-Expected-Last-Sequence', String(options.expectedLastSeq));
     if (options.msgId !== undefined) h.set('Nats-Msg-Id', options.msgId);
+    if (options.expectedLastMsgId !== undefined) h.set('Nats-Expected-Last-Msg-Id', options.expectedLastMsgId);
     return new Promise<AppendResult>((resolve, reject) => {
       pending.set(id, { resolve, reject, deadline: Date.now() + (options.timeoutMs ?? 5000), expectedLastSeq: options.expectedLastSeq });
       try {

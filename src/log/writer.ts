@@ -99,7 +99,7 @@ function createOverlay(view: ViewReader) {
 export function createWriter({ log, view, logger, registry, maxInflight = 256, maxAttempts = 5, applyTimeoutMs = 10_000 }: WriterDeps): Writer {
   const lg = logger.child({ component: 'writer' });
   const registers = registry ? [registry] : [];
-  const conflicts = new Counter({ name: 'trellis_writer_conflicts_total', help: 'Appends refused for a wrong expected sequence', registers });
+  const conflicts = new Counter({ name: 'trellis_writer_conflicts_total', help: 'Appends refused for a wrong expected sequence or last message id', registers });
   const appendSeconds = new Histogram({
     name: 'trellis_writer_append_seconds',
     help: 'Time from decision to stream acknowledgement',
@@ -108,10 +108,17 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
   });
   const overlay = createOverlay(view);
   const queue: Pending[] = [];
+  /** Appends that failed since the last resync, with what they were decided as. */
+  const failedAppends: Array<{ p: Pending; result: unknown; seq: number; reason: unknown }> = [];
   let nextSeq = 0; // 0: unknown, resync before the next append
   let lastAppended = 0;
-  let pumping: Promise<void> | undefined;
+  /** The message id of the last append issued since the resync (undefined right after one). */
+  let lastMsgId: string | undefined;
+  let inflight = 0;
+  let failed = false;
+  let resyncing = false;
   let closed = false;
+  let idle: (() => void) | undefined;
 
   async function resync(): Promise<void> {
     const last = await log.lastSeq();
@@ -121,6 +128,7 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
     overlay.clear();
     nextSeq = last + 1;
     lastAppended = last;
+    lastMsgId = undefined;
   }
 
   function answerWhenApplied(p: Pending, result: unknown, seq: number): void {
@@ -133,19 +141,33 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
     );
   }
 
-  async function pumpOnce(): Promise<void> {
+  function rejectQueued(err: unknown): void {
+    for (const p of queue.splice(0)) p.reject(err);
+  }
+
+  /** Decides and issues appends while there is room; never waits. */
+  function pump(): void {
+    if (closed || resyncing || failed) return;
     if (nextSeq === 0) {
-      try {
-        await resync();
-      } catch (err) {
-        for (const p of queue.splice(0)) p.reject(err);
-        return;
-      }
+      if (queue.length === 0) return;
+      resyncing = true;
+      resync().then(
+        () => {
+          resyncing = false;
+          pump();
+        },
+        (err: unknown) => {
+          resyncing = false;
+          nextSeq = 0;
+          rejectQueued(err);
+        },
+      );
+      return;
     }
-    if (view.appliedSeq() >= lastAppended) overlay.clear();
-    const batch = queue.splice(0, maxInflight);
-    const planned: Array<{ p: Pending; event: TrellisEvent; seq: number; result: unknown }> = [];
-    for (const p of batch) {
+    while (queue.length > 0 && inflight < maxInflight) {
+      if (inflight === 0 && view.appliedSeq() >= lastAppended) overlay.clear();
+      const p = queue.shift();
+      if (!p) break;
       let decision: Decision<unknown>;
       try {
         decision = p.decide(overlay.state);
@@ -159,42 +181,68 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
       }
       const seq = nextSeq++;
       for (const change of evolve(overlay.state, seq, decision.event)) overlay.apply(change);
-      planned.push({ p, event: { ...decision.event, rid: p.rid }, seq, result: decision.result });
+      const msgId = `${p.rid}:${p.attempts}`;
+      const event: TrellisEvent = { ...decision.event, rid: p.rid };
+      const result = decision.result;
+      const started = performance.now();
+      const expectation = lastMsgId === undefined ? {} : { expectedLastMsgId: lastMsgId };
+      lastMsgId = msgId;
+      inflight++;
+      log.append(event, { expectedLastSeq: seq - 1, msgId, ...expectation }).then(
+        (ack) => {
+          inflight--;
+          appendSeconds.observe((performance.now() - started) / 1000);
+          if (ack.seq === seq && !ack.duplicate) {
+            if (seq > lastAppended) lastAppended = seq;
+            answerWhenApplied(p, result, seq);
+          } else {
+            failedAppends.push({ p, result, seq, reason: new TrellisError('E_CONFLICT', `append landed at ${ack.seq}, not ${seq}`) });
+            failed = true;
+          }
+          settled();
+        },
+        (reason: unknown) => {
+          inflight--;
+          failedAppends.push({ p, result, seq, reason });
+          failed = true;
+          settled();
+        },
+      );
     }
-    if (planned.length === 0) return;
-    const started = performance.now();
-    const acks = await Promise.allSettled(planned.map(({ event, seq, p }) => log.append(event, { expectedLastSeq: seq - 1, msgId: `${p.rid}:${p.attempts}` })));
-    appendSeconds.observe((performance.now() - started) / 1000);
-    let failedAt = -1;
-    for (let i = 0; i < planned.length; i++) {
-      const ack = acks[i];
-      const item = planned[i];
-      if (!ack || !item) continue;
-      if (failedAt < 0 && ack.status === 'fulfilled' && ack.value.seq === item.seq) {
-        lastAppended = item.seq;
-        answerWhenApplied(item.p, item.result, item.seq);
-        continue;
-      }
-      if (failedAt < 0) failedAt = i;
+    if (inflight === 0 && queue.length === 0) idle?.();
+  }
+
+  function settled(): void {
+    if (!failed) {
+      pump();
+      return;
     }
-    if (failedAt < 0) return;
-    // Everything from the first failure on is decided again against the stream as it really is.
-    const retry = planned.slice(failedAt);
-    const firstFailure = acks[failedAt];
-    const reason: unknown = firstFailure?.status === 'rejected' ? firstFailure.reason : new TrellisError('E_CONFLICT', 'stream sequence moved');
-    if (isTrellisError(reason, 'E_CONFLICT')) conflicts.inc();
-    lg.warn({ err: errorMessage(reason), retrying: retry.length }, 'append failed; resynchronising with the stream');
-    nextSeq = 0;
+    // After a failure nothing new is issued; once everything in flight has settled, resync and
+    // decide the failed requests again, in their original order, against the stream as it is.
+    if (inflight === 0 && !resyncing) void recover();
+  }
+
+  async function recover(): Promise<void> {
+    resyncing = true;
+    const retry = failedAppends.splice(0).sort((a, b) => a.seq - b.seq);
+    const first = retry[0]?.reason;
+    if (isTrellisError(first, 'E_CONFLICT')) conflicts.inc();
+    lg.warn({ err: errorMessage(first), retrying: retry.length }, 'append failed; resynchronising with the stream');
     try {
       await resync();
     } catch (err) {
+      nextSeq = 0;
       for (const { p } of retry) p.reject(err);
+      rejectQueued(err);
+      resyncing = false;
+      failed = false;
       return;
     }
     const requeue: Pending[] = [];
-    for (const { p, result } of retry) {
+    for (const { p, result, reason } of retry) {
       const appliedAt = view.requestSeq(p.rid);
       if (appliedAt !== undefined) {
+        // It was stored after all (an acknowledgement lost or late): answer with where it landed.
         answerWhenApplied(p, result, appliedAt);
         continue;
       }
@@ -210,11 +258,9 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
       }
     }
     queue.unshift(...requeue);
-  }
-
-  async function pump(): Promise<void> {
-    while (queue.length > 0 && !closed) await pumpOnce();
-    pumping = undefined;
+    resyncing = false;
+    failed = false;
+    pump();
   }
 
   return {
@@ -222,13 +268,13 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
       if (closed) return Promise.reject(new TrellisError('E_UNAVAILABLE', 'the writer is shut down'));
       return new Promise<WriteOutcome<R>>((resolve, reject) => {
         queue.push({ rid, decide, resolve: resolve as (o: WriteOutcome<unknown>) => void, reject, attempts: 0 });
-        pumping ??= pump();
+        pump();
       });
     },
     async close() {
+      if (inflight > 0 || resyncing) await new Promise<void>((resolve) => (idle = resolve));
       closed = true;
-      await pumping;
-      for (const p of queue.splice(0)) p.reject(new TrellisError('E_UNAVAILABLE', 'the writer is shut down'));
+      rejectQueued(new TrellisError('E_UNAVAILABLE', 'the writer is shut down'));
     },
   };
 }

@@ -50,6 +50,30 @@ describe('event log and single writer', () => {
     );
   });
 
+  it('a pipelined append is refused when a foreign event took the sequence it expected to follow', async () => {
+    const jsm = await jetstreamManager(nc, { domain: 'dc1' });
+    await jsm.streams.add({ name: 'PIPE', subjects: ['pipe.>'] });
+    const log = createEventLog({ nc, jsm, stream: 'PIPE' });
+    try {
+      const bytes = new Uint8Array([1]);
+      const mine = await log.appendRaw('pipe.a', bytes, { expectedLastSeq: 0, msgId: 'mine-1' });
+      assert.equal(mine.seq, 1);
+      // Someone else appends seq 2; our next append was decided on top of mine-1 and expects seq 2
+      // to follow it: the sequence alone would accept it, the last message id does not.
+      await log.appendRaw('pipe.b', bytes, { expectedLastSeq: 1, msgId: 'foreign' });
+      await assert.rejects(
+        log.appendRaw('pipe.a', bytes, { expectedLastSeq: 2, expectedLastMsgId: 'mine-1', msgId: 'mine-2' }),
+        (err) => isTrellisError(err, 'E_CONFLICT') && /wrong last msg ID/i.test(err.message),
+      );
+      assert.equal((await jsm.streams.info('PIPE')).state.last_seq, 2, 'nothing was stored');
+      const ok = await log.appendRaw('pipe.a', bytes, { expectedLastSeq: 2, expectedLastMsgId: 'foreign', msgId: 'mine-2' });
+      assert.equal(ok.seq, 3);
+    } finally {
+      log.close();
+      await jsm.streams.delete('PIPE');
+    }
+  });
+
   describe('with a running primary', () => {
     let agent: Agent;
     before(async () => {
