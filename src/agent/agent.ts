@@ -147,6 +147,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       registry,
       intentions: { view, service: intentions, defaultAllow: config.defaultIntentionPolicy === 'allow' },
       replication: () => replication.status(),
+      appliedIndex: { current: () => view.appliedSeq(), wait: (minIndex, waitMs, signal) => view.waitForApplied(minIndex, waitMs, signal) },
       forwardRead,
     });
     rpcServer.serve('http', 'read', async (payload) => {

@@ -15,6 +15,8 @@ export interface ApiContext {
   readonly registry: Registry;
   readonly intentions: IntentionApi;
   readonly replication: () => ReplicationStatus;
+  /** The view's applied index, for blocking queries on replication status. */
+  readonly appliedIndex: { current(): number; wait(minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number> };
   /** Runs a read at another datacenter (`?dc=`), returning its HTTP answer. */
   readonly forwardRead?: (dc: string, url: string) => Promise<ForwardedResponse>;
   /** @default 1 MiB */

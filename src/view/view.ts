@@ -44,6 +44,8 @@ export interface View extends ViewReader {
   waitForIndex(table: ViewTable, minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number>;
   /** Resolves true once the checkpoint reaches `seq`, false at the timeout. */
   waitForSeq(seq: number, timeoutMs: number): Promise<boolean>;
+  /** A blocking query on the checkpoint itself: resolves with it once past `minIndex`, or at `waitMs`. */
+  waitForApplied(minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number>;
   /** The sequence at which an event carrying request id `rid` was applied since this process opened the view. */
   requestSeq(rid: string): number | undefined;
   onApplied(listener: (batch: AppliedBatch) => void): () => void;
@@ -208,6 +210,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
       const reached = await seqWaiters.wait('seq', () => checkpoint, seq - 1, timeoutMs);
       return reached >= seq;
     },
+    waitForApplied: (minIndex, waitMs, signal) => seqWaiters.wait('seq', () => checkpoint, minIndex, waitMs, signal),
     requestSeq: (rid) => requests.get(rid),
     onApplied(listener) {
       listeners.add(listener);

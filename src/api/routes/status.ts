@@ -1,11 +1,18 @@
 import type { FastifyInstance } from 'fastify';
+import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
 import type { ApiContext } from '../server.js';
 
 /** `/v1/status/*`: trellis has one authority per datacenter, the agent itself. */
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/v1/status/leader', async () => `${ctx.nodeName}.${ctx.datacenter}`);
   app.get('/v1/status/peers', async () => [`${ctx.nodeName}.${ctx.datacenter}`]);
-  app.get('/v1/trellis/replication', async () => ctx.replication());
+  // Blocking on the applied index: a watcher wakes as soon as this datacenter applies anything.
+  app.get('/v1/trellis/replication', async (request, reply) => {
+    const { index, waitMs } = parseBlockingParams(request.query as Record<string, unknown>);
+    const at = index > 0 ? await ctx.appliedIndex.wait(index, waitMs, clientGoneSignal(reply)) : ctx.appliedIndex.current();
+    setQueryMeta(reply, at);
+    return ctx.replication();
+  });
 }
 
 /** `GET /v1/trellis/replication`. */

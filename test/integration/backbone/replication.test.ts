@@ -139,6 +139,15 @@ describe('intentions replicate from the primary to a secondary', () => {
     assert.equal(s2.LagEvents, 0);
     assert.equal(s2.MirrorActive, true);
     assert.equal(s2.HaltReason, null);
+    // The status is a blocking query on the applied index.
+    const head = await http(dc2, 'GET', '/v1/trellis/replication');
+    const idx = Number(head.headers.get('x-consul-index'));
+    assert.equal(idx, s2.AppliedIndex);
+    const woken = http(dc2, 'GET', `/v1/trellis/replication?index=${idx}&wait=20s`);
+    await http(dc1, 'PUT', '/v1/connect/intentions/exact?source=status&destination=db', { Action: 'allow' });
+    const after = await woken;
+    assert.ok(Number(after.headers.get('x-consul-index')) > idx);
+    assert.ok((after.body as { AppliedIndex: number }).AppliedIndex > idx);
     const self = (await http(dc2, 'GET', '/v1/agent/self')).body as { Config: Record<string, unknown> };
     assert.equal(self.Config.Datacenter, 'dc2');
     assert.equal(self.Config.PrimaryDatacenter, 'dc1');
