@@ -10,7 +10,7 @@ import { createEventLog, createWriter, ensureStream, eventsMirrorDefinition, eve
 import { EVENTS_STREAM, SCHEMA_VERSION } from '../events/index.js';
 import { openView, type View } from '../view/index.js';
 import { createProjector, type Projector } from '../projector/index.js';
-import { createIntentionService, type IntentionService, type IntentionWrite } from '../intentions/index.js';
+import { createIntentionService, parseForwardedWrite, type IntentionService, type IntentionWrite } from '../intentions/index.js';
 import { createRpcClient, createRpcServer, isNoResponders, RpcUnreachableError, type RpcServer } from '../rpc/index.js';
 import { buildApi, type ForwardedResponse } from '../api/index.js';
 import type { AgentConfig } from './config.js';
@@ -50,8 +50,11 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
   registry.setDefaultLabels({ datacenter });
   if (collectProcessMetrics) collectDefaultMetrics({ register: registry });
   const cleanups: Array<() => Promise<void> | void> = [];
-  const stopAll = async () => {
-    for (const fn of cleanups.reverse()) {
+  let stopping: Promise<void> | undefined;
+  // Stops in reverse order of start (HTTP first, NATS last); a second call waits for the first.
+  const stopAll = () => (stopping ??= runCleanups());
+  const runCleanups = async () => {
+    for (const fn of [...cleanups].reverse()) {
       try {
         await fn();
       } catch (err) {
@@ -118,9 +121,9 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       },
     });
     if (isPrimary) {
-      rpcServer.serve('intentions', 'write', async (payload) => {
-        const { write, actor } = payload as { write: IntentionWrite; actor: string };
-        return intentions.apply(write, actor);
+      rpcServer.serve('intentions', 'write', async (payload, caller) => {
+        const { write, actor } = parseForwardedWrite(payload);
+        return intentions.apply(write, `${actor}@${caller}`);
       });
     }
 

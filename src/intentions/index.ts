@@ -10,4 +10,4 @@ export { parseSpiffeId, serviceSpiffeUri, type SpiffeId, type SpiffeServiceId, t
 export { matchIntentions } from './match.js';
 export { toConsulIntention, goTime } from './consul-json.js';
 export { describeIntention } from './describe.js';
-export { createIntentionService, type IntentionService, type IntentionWrite, type IntentionWriteResult, type IntentionServiceDeps } from './service.js';
+export { createIntentionService, parseForwardedWrite, type IntentionService, type IntentionWrite, type IntentionWriteResult, type IntentionServiceDeps } from './service.js';

@@ -1,9 +1,10 @@
+import { z } from 'zod';
 import { TrellisError, type Logger } from '../common/index.js';
 import type { Writer } from '../log/index.js';
 import type { ViewReader } from '../view/index.js';
 import { decideCreate, decideDelete, decideDeleteExact, decideUpdate, decideUpsertExact } from './decide.js';
 import { parseIntentionBody } from './input.js';
-import { parseIntentionName } from './names.js';
+import { parseIntentionId, parseIntentionName } from './names.js';
 
 /** A write as the HTTP API received it; a secondary forwards it to the primary unchanged. */
 export type IntentionWrite =
@@ -12,6 +13,26 @@ export type IntentionWrite =
   | { readonly op: 'delete'; readonly id: string }
   | { readonly op: 'upsert-exact'; readonly source: string; readonly destination: string; readonly body: unknown }
   | { readonly op: 'delete-exact'; readonly source: string; readonly destination: string };
+
+const forwardedWrite = z.strictObject({
+  write: z.discriminatedUnion('op', [
+    z.strictObject({ op: z.literal('create'), body: z.unknown() }),
+    z.strictObject({ op: z.literal('update'), id: z.string(), body: z.unknown() }),
+    z.strictObject({ op: z.literal('delete'), id: z.string() }),
+    z.strictObject({ op: z.literal('upsert-exact'), source: z.string(), destination: z.string(), body: z.unknown() }),
+    z.strictObject({ op: z.literal('delete-exact'), source: z.string(), destination: z.string() }),
+  ]),
+  actor: z.string().max(256),
+});
+
+/** A forwarded write as another datacenter sent it: checked before anything acts on it. */
+export function parseForwardedWrite(payload: unknown): { write: IntentionWrite; actor: string } {
+  const parsed = forwardedWrite.safeParse(payload);
+  if (!parsed.success) {
+    throw new TrellisError('E_VALIDATION', `malformed forwarded write: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
 
 export interface IntentionWriteResult {
   /** The intention's ID. */
@@ -47,6 +68,7 @@ function checkInput(write: IntentionWrite): void {
       parseIntentionBody(write.body, 'Failed to decode request body');
       return;
     case 'update':
+      parseIntentionId(write.id);
       parseIntentionBody(write.body);
       return;
     case 'upsert-exact':
@@ -59,6 +81,7 @@ function checkInput(write: IntentionWrite): void {
       parseIntentionName(write.destination, 'destination');
       return;
     case 'delete':
+      parseIntentionId(write.id);
       return;
   }
 }

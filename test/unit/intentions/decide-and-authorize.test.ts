@@ -183,3 +183,13 @@ describe('check, match and authorize', () => {
     assert.deepEqual(Object.keys(json), ['ID', 'Description', 'SourceNS', 'SourceName', 'DestinationNS', 'DestinationName', 'SourceType', 'Action', 'Meta', 'Precedence', 'CreatedAt', 'UpdatedAt', 'CreateIndex', 'ModifyIndex']);
   });
 });
+
+describe('forwarded writes', () => {
+  it('accepts the shapes a secondary sends and refuses anything else before acting', async () => {
+    const { parseForwardedWrite } = await import('../../../src/intentions/index.js');
+    assert.deepEqual(parseForwardedWrite({ write: { op: 'delete-exact', source: 'a', destination: 'b' }, actor: 'anonymous' }).write, { op: 'delete-exact', source: 'a', destination: 'b' });
+    for (const bad of [undefined, 'x', { write: { op: 'drop-table' }, actor: 'a' }, { write: { op: 'delete', id: 7 }, actor: 'a' }, { write: { op: 'create', body: {} } }, { write: { op: 'create', body: {}, extra: 1 }, actor: 'a' }]) {
+      assert.throws(() => parseForwardedWrite(bad), (err) => isTrellisError(err, 'E_VALIDATION') && /malformed forwarded write/.test(err.message), JSON.stringify(bad));
+    }
+  });
+});
