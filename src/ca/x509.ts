@@ -1,0 +1,174 @@
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import forge from 'node-forge';
+import { TrellisError } from '../common/index.js';
+
+// Certificates are built as ASN.1 with node-forge (whose certificate API knows only RSA) and signed
+// with node:crypto (forge's pure-JS RSA is ~60× slower, and it has no ECDSA at all).
+
+const { asn1 } = forge;
+type Asn1 = forge.asn1.Asn1;
+const U = asn1.Class.UNIVERSAL;
+const T = asn1.Type;
+
+const OID = {
+  ecPublicKey: '1.2.840.10045.2.1',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  sha256WithRsa: '1.2.840.113549.1.1.11',
+  commonName: '2.5.4.3',
+  basicConstraints: '2.5.29.19',
+  keyUsage: '2.5.29.15',
+  extKeyUsage: '2.5.29.37',
+  subjectAltName: '2.5.29.17',
+  subjectKeyIdentifier: '2.5.29.14',
+  authorityKeyIdentifier: '2.5.29.35',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+} as const;
+
+export type PrivateKeyType = 'ec' | 'rsa';
+
+export interface KeyPair {
+  readonly type: PrivateKeyType;
+  readonly bits: number;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+}
+
+/** EC P-256 (Consul's default, bits 256) or RSA 2048/4096, as Consul's PrivateKeyType/PrivateKeyBits. */
+export function generateKeyPair(type: PrivateKeyType = 'ec', bits = type === 'ec' ? 256 : 2048): KeyPair {
+  if (type === 'ec') {
+    if (bits !== 256) throw new TrellisError('E_VALIDATION', `EC keys are P-256 here: PrivateKeyBits must be 256, not ${bits}`);
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    return { type, bits, privateKey, publicKey };
+  }
+  if (bits !== 2048 && bits !== 4096) throw new TrellisError('E_VALIDATION', `RSA keys are 2048 or 4096 bits, not ${bits}`);
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+  return { type, bits, privateKey, publicKey };
+}
+
+const bin = (b: Uint8Array) => Buffer.from(b).toString('binary');
+const seq = (items: Asn1[]) => asn1.create(U, T.SEQUENCE, true, items);
+const oid = (id: string) => asn1.create(U, T.OID, false, asn1.oidToDer(id).getBytes());
+const octets = (b: Uint8Array) => asn1.create(U, T.OCTETSTRING, false, bin(b));
+const bool = (v: boolean) => asn1.create(U, T.BOOLEAN, false, String.fromCharCode(v ? 0xff : 0));
+const der = (node: Asn1) => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
+
+/** A positive INTEGER from big-endian bytes (a leading 0x00 when the high bit is set). */
+function positiveInteger(bytes: Uint8Array): Asn1 {
+  let b = Buffer.from(bytes);
+  while (b.length > 1 && b[0] === 0 && (b[1] ?? 0) < 0x80) b = b.subarray(1);
+  if ((b[0] ?? 0) >= 0x80) b = Buffer.concat([Buffer.from([0]), b]);
+  return asn1.create(U, T.INTEGER, false, bin(b));
+}
+
+function smallInteger(n: number): Asn1 {
+  return asn1.create(U, T.INTEGER, false, asn1.integerToDer(n).getBytes());
+}
+
+/** BIT STRING with DER's rule for named bits: trailing zero bits dropped, their count in the first byte. */
+function namedBits(bits: readonly number[]): Asn1 {
+  const top = Math.max(...bits);
+  const bytes = Buffer.alloc(Math.floor(top / 8) + 1);
+  for (const bit of bits) bytes[bit >> 3] = (bytes[bit >> 3] ?? 0) | (0x80 >> (bit & 7));
+  const unused = 7 - (top & 7);
+  return asn1.create(U, T.BITSTRING, false, String.fromCharCode(unused) + bin(bytes));
+}
+
+function name(commonName: string): Asn1 {
+  return seq([asn1.create(U, T.SET, true, [seq([oid(OID.commonName), asn1.create(U, T.UTF8, false, forge.util.encodeUtf8(commonName))])])]);
+}
+
+function time(date: Date): Asn1 {
+  return date.getUTCFullYear() < 2050
+    ? asn1.create(U, T.UTCTIME, false, asn1.dateToUtcTime(date))
+    : asn1.create(U, T.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date));
+}
+
+function extension(id: string, critical: boolean, value: Asn1): Asn1 {
+  return seq([oid(id), ...(critical ? [bool(true)] : []), octets(der(value))]);
+}
+
+/** RFC 5280 key identifier, method 1: SHA-1 of the subjectPublicKey BIT STRING's bits. */
+export function keyIdentifier(publicKey: KeyObject): Buffer {
+  const spki = asn1.fromDer(publicKey.export({ type: 'spki', format: 'der' }).toString('binary'));
+  const bitString = (spki.value as Asn1[])[1]?.value;
+  if (typeof bitString !== 'string') throw new TrellisError('E_INTERNAL', 'unexpected SubjectPublicKeyInfo encoding');
+  const bits = Buffer.from(bitString, 'binary').subarray(1);
+  return createHash('sha1').update(bits).digest();
+}
+
+function signatureAlgorithm(key: KeyObject): Asn1 {
+  if (key.asymmetricKeyType === 'ec') return seq([oid(OID.ecdsaWithSha256)]);
+  if (key.asymmetricKeyType === 'rsa') return seq([oid(OID.sha256WithRsa), asn1.create(U, T.NULL, false, '')]);
+  throw new TrellisError('E_VALIDATION', `unsupported signing key type ${key.asymmetricKeyType ?? 'unknown'}`);
+}
+
+export type KeyUsage = 'digitalSignature' | 'keyEncipherment' | 'keyCertSign' | 'cRLSign';
+const KEY_USAGE_BIT: Readonly<Record<KeyUsage, number>> = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 };
+
+/** Everything a trellis certificate template decides; `buildCertificate` only encodes and signs it. */
+export interface CertificateTemplate {
+  /** Big-endian serial bytes (random, positive). */
+  readonly serial: Uint8Array;
+  readonly subjectCommonName: string;
+  readonly issuerCommonName: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly subjectPublicKey: KeyObject;
+  /** The issuer's public key, for the authority key identifier (the subject's own when self-signed). */
+  readonly issuerPublicKey: KeyObject;
+  readonly ca: boolean;
+  /** With `ca`: the path length constraint (absent: none). */
+  readonly pathLength?: number;
+  readonly keyUsage: readonly KeyUsage[];
+  readonly extendedKeyUsage?: readonly ('serverAuth' | 'clientAuth')[];
+  readonly uriSans: readonly string[];
+}
+
+/** Encodes a template as a TBSCertificate, signs it with the issuer's key (SHA-256), returns PEM. */
+export function buildCertificate(template: CertificateTemplate, issuerPrivateKey: KeyObject): string {
+  const spki = asn1.fromDer(template.subjectPublicKey.export({ type: 'spki', format: 'der' }).toString('binary'));
+  const algorithm = signatureAlgorithm(issuerPrivateKey);
+  const extensions: Asn1[] = [
+    extension(OID.basicConstraints, true, seq(template.ca ? [bool(true), ...(template.pathLength === undefined ? [] : [smallInteger(template.pathLength)])] : [])),
+    extension(OID.keyUsage, true, namedBits(template.keyUsage.map((u) => KEY_USAGE_BIT[u]))),
+  ];
+  if (template.extendedKeyUsage && template.extendedKeyUsage.length > 0) {
+    extensions.push(extension(OID.extKeyUsage, false, seq(template.extendedKeyUsage.map((u) => oid(OID[u])))));
+  }
+  if (template.uriSans.length > 0) {
+    // GeneralName uniformResourceIdentifier: [6] IMPLICIT IA5String. Critical when the subject is empty
+    // (SPIFFE X.509-SVID leaves may have one); trellis always sets a CN, so non-critical.
+    extensions.push(extension(OID.subjectAltName, false, seq(template.uriSans.map((u) => asn1.create(asn1.Class.CONTEXT_SPECIFIC, 6, false, u)))));
+  }
+  extensions.push(extension(OID.subjectKeyIdentifier, false, octets(keyIdentifier(template.subjectPublicKey))));
+  extensions.push(extension(OID.authorityKeyIdentifier, false, seq([asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, bin(keyIdentifier(template.issuerPublicKey)))])));
+
+  const tbs = seq([
+    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [smallInteger(2)]),
+    positiveInteger(template.serial),
+    algorithm,
+    name(template.issuerCommonName),
+    seq([time(template.notBefore), time(template.notAfter)]),
+    name(template.subjectCommonName),
+    spki,
+    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 3, true, [seq(extensions)]),
+  ]);
+  const tbsDer = der(tbs);
+  const signature = sign('sha256', tbsDer, issuerPrivateKey);
+  const certificate = seq([tbs, signatureAlgorithm(issuerPrivateKey), asn1.create(U, T.BITSTRING, false, `\u0000${bin(signature)}`)]);
+  const b64 = der(certificate).toString('base64');
+  return `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+}
+
+/** 128 random bits as a positive serial. */
+export function randomSerial(): Buffer {
+  const b = randomBytes(16);
+  b[0] = (b[0] ?? 0) & 0x7f;
+  return b;
+}
+
+/** Colon-separated lowercase hex, the way Consul prints serials and key ids. */
+export function colonHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex').replace(/(..)(?!$)/g, '$1:');
+}
