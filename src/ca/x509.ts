@@ -53,6 +53,20 @@ const octets = (b: Uint8Array) => asn1.create(U, T.OCTETSTRING, false, bin(b));
 const bool = (v: boolean) => asn1.create(U, T.BOOLEAN, false, String.fromCharCode(v ? 0xff : 0));
 const der = (node: Asn1) => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
 
+/**
+ * Parses DER keeping BIT STRINGs opaque: by default forge decodes a BIT STRING that looks like DER
+ * (an RSA public key does) into children, and its bytes are then no longer the key's bits.
+ */
+function parseDer(bytes: Buffer): Asn1 {
+  const fromDer = asn1.fromDer as unknown as (input: string, options: { strict: boolean; decodeBitStrings: boolean }) => Asn1;
+  return fromDer(bytes.toString('binary'), { strict: true, decodeBitStrings: false });
+}
+
+/** The subject's SubjectPublicKeyInfo, exactly as node:crypto encodes it. */
+function spkiOf(publicKey: KeyObject): Asn1 {
+  return parseDer(publicKey.export({ type: 'spki', format: 'der' }));
+}
+
 /** A positive INTEGER from big-endian bytes (a leading 0x00 when the high bit is set). */
 function positiveInteger(bytes: Uint8Array): Asn1 {
   let b = Buffer.from(bytes);
@@ -90,8 +104,7 @@ function extension(id: string, critical: boolean, value: Asn1): Asn1 {
 
 /** RFC 5280 key identifier, method 1: SHA-1 of the subjectPublicKey BIT STRING's bits. */
 export function keyIdentifier(publicKey: KeyObject): Buffer {
-  const spki = asn1.fromDer(publicKey.export({ type: 'spki', format: 'der' }).toString('binary'));
-  const bitString = (spki.value as Asn1[])[1]?.value;
+  const bitString = (spkiOf(publicKey).value as Asn1[])[1]?.value;
   if (typeof bitString !== 'string') throw new TrellisError('E_INTERNAL', 'unexpected SubjectPublicKeyInfo encoding');
   const bits = Buffer.from(bitString, 'binary').subarray(1);
   return createHash('sha1').update(bits).digest();
@@ -127,7 +140,7 @@ export interface CertificateTemplate {
 
 /** Encodes a template as a TBSCertificate, signs it with the issuer's key (SHA-256), returns PEM. */
 export function buildCertificate(template: CertificateTemplate, issuerPrivateKey: KeyObject): string {
-  const spki = asn1.fromDer(template.subjectPublicKey.export({ type: 'spki', format: 'der' }).toString('binary'));
+  const spki = spkiOf(template.subjectPublicKey);
   const algorithm = signatureAlgorithm(issuerPrivateKey);
   const extensions: Asn1[] = [
     extension(OID.basicConstraints, true, seq(template.ca ? [bool(true), ...(template.pathLength === undefined ? [] : [smallInteger(template.pathLength)])] : [])),

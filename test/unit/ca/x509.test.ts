@@ -106,6 +106,11 @@ for (const [type, bits] of [['ec', 256], ['rsa', 2048]] as const) {
       assert.match(leafText, /Digital Signature, Key Encipherment/);
       assert.match(leafText, /TLS Web Server Authentication, TLS Web Client Authentication/);
       assert.match(leafText, /X509v3 Authority Key Identifier/);
+      // The leaf's authority key id is the intermediate's subject key id (RFC 5280 method 1).
+      const ski = (t: string) => /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(t)?.[1];
+      const aki = (t: string) => /Authority Key Identifier:\s*\n\s*(?:keyid:)?([0-9A-F:]+)/.exec(t)?.[1];
+      assert.ok(ski(text));
+      assert.equal(aki(leafText), ski(text));
     });
   });
 }
