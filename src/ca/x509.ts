@@ -10,7 +10,7 @@ type Asn1 = forge.asn1.Asn1;
 const U = asn1.Class.UNIVERSAL;
 const T = asn1.Type;
 
-const OID = {
+export const OID = {
   ecPublicKey: '1.2.840.10045.2.1',
   ecdsaWithSha256: '1.2.840.10045.4.3.2',
   sha256WithRsa: '1.2.840.113549.1.1.11',
@@ -21,6 +21,7 @@ const OID = {
   subjectAltName: '2.5.29.17',
   subjectKeyIdentifier: '2.5.29.14',
   authorityKeyIdentifier: '2.5.29.35',
+  extensionRequest: '1.2.840.113549.1.9.14',
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
 } as const;
@@ -46,24 +47,24 @@ export function generateKeyPair(type: PrivateKeyType = 'ec', bits = type === 'ec
   return { type, bits, privateKey, publicKey };
 }
 
-const bin = (b: Uint8Array) => Buffer.from(b).toString('binary');
-const seq = (items: Asn1[]) => asn1.create(U, T.SEQUENCE, true, items);
-const oid = (id: string) => asn1.create(U, T.OID, false, asn1.oidToDer(id).getBytes());
+export const bin = (b: Uint8Array) => Buffer.from(b).toString('binary');
+export const seq = (items: Asn1[]) => asn1.create(U, T.SEQUENCE, true, items);
+export const oid = (id: string) => asn1.create(U, T.OID, false, asn1.oidToDer(id).getBytes());
 const octets = (b: Uint8Array) => asn1.create(U, T.OCTETSTRING, false, bin(b));
-const bool = (v: boolean) => asn1.create(U, T.BOOLEAN, false, String.fromCharCode(v ? 0xff : 0));
-const der = (node: Asn1) => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
+export const bool = (v: boolean) => asn1.create(U, T.BOOLEAN, false, String.fromCharCode(v ? 0xff : 0));
+export const der = (node: Asn1) => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
 
 /**
  * Parses DER keeping BIT STRINGs opaque: by default forge decodes a BIT STRING that looks like DER
  * (an RSA public key does) into children, and its bytes are then no longer the key's bits.
  */
-function parseDer(bytes: Buffer): Asn1 {
+export function parseDer(bytes: Buffer): Asn1 {
   const fromDer = asn1.fromDer as unknown as (input: string, options: { strict: boolean; decodeBitStrings: boolean }) => Asn1;
   return fromDer(bytes.toString('binary'), { strict: true, decodeBitStrings: false });
 }
 
 /** The subject's SubjectPublicKeyInfo, exactly as node:crypto encodes it. */
-function spkiOf(publicKey: KeyObject): Asn1 {
+export function spkiOf(publicKey: KeyObject): Asn1 {
   return parseDer(publicKey.export({ type: 'spki', format: 'der' }));
 }
 
@@ -75,7 +76,7 @@ function positiveInteger(bytes: Uint8Array): Asn1 {
   return asn1.create(U, T.INTEGER, false, bin(b));
 }
 
-function smallInteger(n: number): Asn1 {
+export function smallInteger(n: number): Asn1 {
   return asn1.create(U, T.INTEGER, false, asn1.integerToDer(n).getBytes());
 }
 
@@ -88,7 +89,7 @@ function namedBits(bits: readonly number[]): Asn1 {
   return asn1.create(U, T.BITSTRING, false, String.fromCharCode(unused) + bin(bytes));
 }
 
-function name(commonName: string): Asn1 {
+export function name(commonName: string): Asn1 {
   return seq([asn1.create(U, T.SET, true, [seq([oid(OID.commonName), asn1.create(U, T.UTF8, false, forge.util.encodeUtf8(commonName))])])]);
 }
 
@@ -98,7 +99,7 @@ function time(date: Date): Asn1 {
     : asn1.create(U, T.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date));
 }
 
-function extension(id: string, critical: boolean, value: Asn1): Asn1 {
+export function extension(id: string, critical: boolean, value: Asn1): Asn1 {
   return seq([oid(id), ...(critical ? [bool(true)] : []), octets(der(value))]);
 }
 
@@ -110,7 +111,7 @@ export function keyIdentifier(publicKey: KeyObject): Buffer {
   return createHash('sha1').update(bits).digest();
 }
 
-function signatureAlgorithm(key: KeyObject): Asn1 {
+export function signatureAlgorithm(key: KeyObject): Asn1 {
   if (key.asymmetricKeyType === 'ec') return seq([oid(OID.ecdsaWithSha256)]);
   if (key.asymmetricKeyType === 'rsa') return seq([oid(OID.sha256WithRsa), asn1.create(U, T.NULL, false, '')]);
   throw new TrellisError('E_VALIDATION', `unsupported signing key type ${key.asymmetricKeyType ?? 'unknown'}`);
