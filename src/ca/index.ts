@@ -2,3 +2,4 @@
 // encoded with node-forge's ASN.1 and signed with node:crypto. (Work in progress for issue 4.)
 export { generateKeyPair, buildCertificate, keyIdentifier, randomSerial, colonHex, type KeyPair, type PrivateKeyType, type CertificateTemplate, type KeyUsage } from './x509.js';
 export { buildCsr, parseCsr, validateIntermediateCsr, intermediateCommonName, type ParsedCsr, type IntermediateCsrPolicy } from './csr.js';
+export { createKeyStore, readPassphraseFile, type KeyStore } from './key-store.js';
