@@ -3,3 +3,4 @@
 export { generateKeyPair, buildCertificate, keyIdentifier, randomSerial, colonHex, type KeyPair, type PrivateKeyType, type CertificateTemplate, type KeyUsage } from './x509.js';
 export { buildCsr, parseCsr, validateIntermediateCsr, intermediateCommonName, type ParsedCsr, type IntermediateCsrPolicy } from './csr.js';
 export { createKeyStore, readPassphraseFile, type KeyStore } from './key-store.js';
+export { rootTemplate, intermediateTemplate, leafTemplate, validateServiceName, DEFAULT_TTLS, LEAF_BACKDATE_MS } from './templates.js';
