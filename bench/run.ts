@@ -8,6 +8,7 @@ import { benchProjection } from './cases/projection.js';
 import { benchReplication } from './cases/replication.js';
 import { benchApi } from './cases/api.js';
 import { benchAuthorize } from './cases/authorize.js';
+import { benchLeafSign } from './cases/leaf-sign.js';
 
 const CASES: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   append: benchAppend,
@@ -15,6 +16,7 @@ const CASES: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   replication: benchReplication,
   api: benchApi,
   authorize: benchAuthorize,
+  'leaf-sign': benchLeafSign,
 };
 
 const { values } = parseArgs({

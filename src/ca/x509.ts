@@ -63,9 +63,21 @@ export function parseDer(bytes: Buffer): Asn1 {
   return fromDer(bytes.toString('binary'), { strict: true, decodeBitStrings: false });
 }
 
+const spkiDers = new WeakMap<KeyObject, Buffer>();
+
+/** A key's SubjectPublicKeyInfo DER, exported once per key (the export is the costly part). */
+function spkiDer(publicKey: KeyObject): Buffer {
+  let spki = spkiDers.get(publicKey);
+  if (!spki) {
+    spki = publicKey.export({ type: 'spki', format: 'der' });
+    spkiDers.set(publicKey, spki);
+  }
+  return spki;
+}
+
 /** The subject's SubjectPublicKeyInfo, exactly as node:crypto encodes it. */
 export function spkiOf(publicKey: KeyObject): Asn1 {
-  return parseDer(publicKey.export({ type: 'spki', format: 'der' }));
+  return parseDer(spkiDer(publicKey));
 }
 
 /** A positive INTEGER from big-endian bytes (a leading 0x00 when the high bit is set). */
@@ -103,8 +115,18 @@ export function extension(id: string, critical: boolean, value: Asn1): Asn1 {
   return seq([oid(id), ...(critical ? [bool(true)] : []), octets(der(value))]);
 }
 
-/** RFC 5280 key identifier, method 1: SHA-1 of the subjectPublicKey BIT STRING's bits. */
+const keyIds = new WeakMap<KeyObject, Buffer>();
+
+/** RFC 5280 key identifier, method 1: SHA-1 of the subjectPublicKey BIT STRING's bits (memoized per key). */
 export function keyIdentifier(publicKey: KeyObject): Buffer {
+  const known = keyIds.get(publicKey);
+  if (known) return known;
+  const id = computeKeyIdentifier(publicKey);
+  keyIds.set(publicKey, id);
+  return id;
+}
+
+function computeKeyIdentifier(publicKey: KeyObject): Buffer {
   const bitString = (spkiOf(publicKey).value as Asn1[])[1]?.value;
   if (typeof bitString !== 'string') throw new TrellisError('E_INTERNAL', 'unexpected SubjectPublicKeyInfo encoding');
   const bits = Buffer.from(bitString, 'binary').subarray(1);
