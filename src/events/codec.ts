@@ -48,6 +48,22 @@ const RECORD_KEYS = new Set(['ID', 'SourceNS', 'SourceName', 'DestinationNS', 'D
 const INTENTION_DATA_KEYS = new Set(['intention']);
 const ID_DATA_KEYS = new Set(['id']);
 const PRIMARY_DATA_KEYS = new Set(['primary']);
+const CA_ROOT_CREATED_KEYS = new Set(['trustDomain', 'root']);
+const ROOT_KEYS = new Set(['ID', 'Name', 'SerialNumber', 'SigningKeyID', 'NotBefore', 'NotAfter', 'RootCert', 'IntermediateCerts', 'PrivateKeyType', 'PrivateKeyBits']);
+
+function checkRoot(v: unknown): void {
+  const p = 'data.root.';
+  if (!isObj(v)) fail('data.root', 'expected an object');
+  onlyKeys(v, ROOT_KEYS, 'data.root');
+  for (const k of ['ID', 'Name', 'SerialNumber', 'SigningKeyID', 'RootCert']) str(v, k, p, true);
+  num(v, 'NotBefore', p);
+  num(v, 'NotAfter', p);
+  if (!Array.isArray(v.IntermediateCerts) || !v.IntermediateCerts.every((c) => typeof c === 'string')) fail(`${p}IntermediateCerts`, 'expected an array of strings');
+  if (v.PrivateKeyType !== 'ec' && v.PrivateKeyType !== 'rsa') fail(`${p}PrivateKeyType`, 'expected "ec" or "rsa"');
+  num(v, 'PrivateKeyBits', p, true);
+  // The log carries public material only: a private key here is refused outright.
+  if (/PRIVATE KEY/.test(String(v.RootCert)) || v.IntermediateCerts.some((c) => /PRIVATE KEY/.test(String(c)))) fail(`${p}RootCert`, 'contains a private key');
+}
 
 function checkRecord(v: unknown): IntentionRecord {
   const p = 'data.intention.';
@@ -89,6 +105,11 @@ function checkEvent(raw: unknown): TrellisEvent {
     case 'LogStarted':
       onlyKeys(data, PRIMARY_DATA_KEYS, 'data');
       str(data, 'primary', 'data.', true);
+      break;
+    case 'CARootCreated':
+      onlyKeys(data, CA_ROOT_CREATED_KEYS, 'data');
+      str(data, 'trustDomain', 'data.', true);
+      checkRoot(data.root);
       break;
     default:
       fail('type', `unknown event type ${JSON.stringify(raw.type)}`);

@@ -1,23 +1,37 @@
-import type { IntentionRecord, IntentionRow, TrellisEvent } from './types.js';
+import type { CARootRecord, IntentionRecord, IntentionRow, TrellisEvent } from './types.js';
 
-/** One change to a view table, produced by `evolve` and applied by the view. */
+/** A CA root as the view holds it. */
+export interface CARootRow extends CARootRecord {
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+/** The CA's singleton state: the trust domain and which root signs. */
+export interface CAStateRow {
+  readonly TrustDomain: string;
+  readonly ActiveRootID: string;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+export const CA_STATE_KEY = 'state';
+
+/** One change to a view table, produced by `evolve` and applied by the view (rows by key). */
 export type ViewChange =
-  | { readonly table: 'intentions'; readonly op: 'put'; readonly row: IntentionRow }
-  | { readonly table: 'intentions'; readonly op: 'delete'; readonly id: string };
+  | { readonly table: 'intentions'; readonly op: 'put'; readonly key: string; readonly row: IntentionRow }
+  | { readonly table: 'intentions'; readonly op: 'delete'; readonly key: string }
+  | { readonly table: 'ca_roots'; readonly op: 'put'; readonly key: string; readonly row: CARootRow }
+  | { readonly table: 'ca_state'; readonly op: 'put'; readonly key: typeof CA_STATE_KEY; readonly row: CAStateRow };
 
 export type ViewTable = ViewChange['table'];
-export const VIEW_TABLES: readonly ViewTable[] = ['intentions'];
+export const VIEW_TABLES: readonly ViewTable[] = ['intentions', 'ca_roots', 'ca_state'];
 
 /** What evolve may read of the state the previous events left. */
 export interface EvolveState {
   intention(id: string): IntentionRow | undefined;
+  caState(): CAStateRow | undefined;
 }
 
-/**
- * The pure fold step: what event `seq` changes in the view, given the state before it.
- * Everything it writes comes from the event and the sequence, never from the clock,
- * so replaying the stream into an empty view yields the same view.
- */
 /** Rows are built field by field in one order: fast, and the same bytes on every replay. */
 function row(r: IntentionRecord, createdAt: number, createIndex: number, modifyIndex: number): IntentionRow {
   return {
@@ -38,20 +52,51 @@ function row(r: IntentionRecord, createdAt: number, createIndex: number, modifyI
   };
 }
 
+function rootRow(r: CARootRecord, seq: number): CARootRow {
+  return {
+    ID: r.ID,
+    Name: r.Name,
+    SerialNumber: r.SerialNumber,
+    SigningKeyID: r.SigningKeyID,
+    NotBefore: r.NotBefore,
+    NotAfter: r.NotAfter,
+    RootCert: r.RootCert,
+    IntermediateCerts: r.IntermediateCerts,
+    PrivateKeyType: r.PrivateKeyType,
+    PrivateKeyBits: r.PrivateKeyBits,
+    CreateIndex: seq,
+    ModifyIndex: seq,
+  };
+}
+
+/**
+ * The pure fold step: what event `seq` changes in the view, given the state before it.
+ * Everything it writes comes from the event and the sequence, never from the clock,
+ * so replaying the stream into an empty view yields the same view.
+ */
 export function evolve(state: EvolveState, seq: number, event: TrellisEvent): ViewChange[] {
   switch (event.type) {
     case 'LogStarted':
       return [];
     case 'IntentionCreated': {
       const r = event.data.intention;
-      return [{ table: 'intentions', op: 'put', row: row(r, r.CreatedAt, seq, seq) }];
+      return [{ table: 'intentions', op: 'put', key: r.ID, row: row(r, r.CreatedAt, seq, seq) }];
     }
     case 'IntentionUpdated': {
       const r = event.data.intention;
       const before = state.intention(r.ID);
-      return [{ table: 'intentions', op: 'put', row: row(r, before?.CreatedAt ?? r.CreatedAt, before?.CreateIndex ?? seq, seq) }];
+      return [{ table: 'intentions', op: 'put', key: r.ID, row: row(r, before?.CreatedAt ?? r.CreatedAt, before?.CreateIndex ?? seq, seq) }];
     }
     case 'IntentionDeleted':
-      return state.intention(event.data.id) ? [{ table: 'intentions', op: 'delete', id: event.data.id }] : [];
+      return state.intention(event.data.id) ? [{ table: 'intentions', op: 'delete', key: event.data.id }] : [];
+    case 'CARootCreated': {
+      // The first root fixes the trust domain; a second "first root" is a no-op, never a change of trust.
+      if (state.caState()) return [];
+      const root = rootRow(event.data.root, seq);
+      return [
+        { table: 'ca_roots', op: 'put', key: root.ID, row: root },
+        { table: 'ca_state', op: 'put', key: CA_STATE_KEY, row: { TrustDomain: event.data.trustDomain, ActiveRootID: root.ID, CreateIndex: seq, ModifyIndex: seq } },
+      ];
+    }
   }
 }

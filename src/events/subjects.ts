@@ -15,6 +15,8 @@ export function eventSubject(event: TrellisEvent): string {
       return `${EVENTS_SUBJECT_PREFIX}.intention.${event.data.intention.ID}`;
     case 'IntentionDeleted':
       return `${EVENTS_SUBJECT_PREFIX}.intention.${event.data.id}`;
+    case 'CARootCreated':
+      return `${EVENTS_SUBJECT_PREFIX}.ca.root`;
   }
 }
 

@@ -51,10 +51,33 @@ export type IntentionDeleted = Envelope<'IntentionDeleted', { readonly id: strin
  */
 export type LogStarted = Envelope<'LogStarted', { readonly primary: string }>;
 
-export type TrellisEvent = LogStarted | IntentionCreated | IntentionUpdated | IntentionDeleted;
+/** A CA root as the log records it: the public certificate only, never a key. */
+export interface CARootRecord {
+  /** Consul's root ID: the colon-hex SHA-1 fingerprint of the certificate. */
+  readonly ID: string;
+  readonly Name: string;
+  /** Colon-hex serial (Consul reports a uint64 number; trellis serials are 128-bit). */
+  readonly SerialNumber: string;
+  /** Colon-hex subject key identifier. */
+  readonly SigningKeyID: string;
+  /** Epoch milliseconds. */
+  readonly NotBefore: number;
+  /** Epoch milliseconds. */
+  readonly NotAfter: number;
+  readonly RootCert: string;
+  /** Certificates that chain this root to an older one (cross-signed during rotation). */
+  readonly IntermediateCerts: readonly string[];
+  readonly PrivateKeyType: 'ec' | 'rsa';
+  readonly PrivateKeyBits: number;
+}
+
+/** The primary's first root: it also fixes the trust domain (`<uuid>.consul`). */
+export type CARootCreated = Envelope<'CARootCreated', { readonly trustDomain: string; readonly root: CARootRecord }>;
+
+export type TrellisEvent = LogStarted | IntentionCreated | IntentionUpdated | IntentionDeleted | CARootCreated;
 export type EventType = TrellisEvent['type'];
 
-export const EVENT_TYPES: readonly EventType[] = ['LogStarted', 'IntentionCreated', 'IntentionUpdated', 'IntentionDeleted'];
+export const EVENT_TYPES: readonly EventType[] = ['LogStarted', 'IntentionCreated', 'IntentionUpdated', 'IntentionDeleted', 'CARootCreated'];
 
 /** An event as read back from the stream, with its stream sequence. */
 export interface StoredEvent {

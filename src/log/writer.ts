@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { TrellisError, errorMessage, isTrellisError, type Logger } from '../common/index.js';
-import { evolve, type IntentionRow, type TrellisEvent, type ViewChange } from '../events/index.js';
+import { CA_STATE_KEY, evolve, type CAStateRow, type IntentionRow, type TrellisEvent, type ViewChange } from '../events/index.js';
 import type { ViewReader } from '../view/index.js';
 import type { EventLog } from './event-log.js';
 
@@ -8,6 +8,7 @@ import type { EventLog } from './event-log.js';
 export interface WriterState {
   intention(id: string): IntentionRow | undefined;
   intentionByPair(sourceNS: string, sourceName: string, destinationNS: string, destinationName: string): IntentionRow | undefined;
+  caState(): CAStateRow | undefined;
 }
 
 /** A decision: the event to append (none for a no-op) and what to answer once it is applied. */
@@ -61,9 +62,11 @@ const pairKey = (r: { SourceNS: string; SourceName: string; DestinationNS: strin
 function createOverlay(view: ViewReader) {
   const rows = new Map<string, IntentionRow | null>();
   const pairs = new Map<string, string | null>();
+  let ca: CAStateRow | undefined;
   const get = (id: string): IntentionRow | undefined => (rows.has(id) ? (rows.get(id) ?? undefined) : view.intention(id));
   const state: WriterState = {
     intention: get,
+    caState: () => ca ?? view.caState(),
     intentionByPair(sns, sn, dns, dn) {
       const key = pairKey({ SourceNS: sns, SourceName: sn, DestinationNS: dns, DestinationName: dn });
       if (pairs.has(key)) {
@@ -79,7 +82,12 @@ function createOverlay(view: ViewReader) {
   return {
     state,
     apply(change: ViewChange) {
-      const id = change.op === 'put' ? change.row.ID : change.id;
+      if (change.table === 'ca_state') {
+        if (change.key === CA_STATE_KEY) ca = change.row;
+        return;
+      }
+      if (change.table !== 'intentions') return; // no decision reads other tables yet
+      const id = change.key;
       const before = get(id);
       if (before) pairs.set(pairKey(before), null);
       if (change.op === 'put') {
@@ -92,6 +100,7 @@ function createOverlay(view: ViewReader) {
     clear() {
       rows.clear();
       pairs.clear();
+      ca = undefined;
     },
   };
 }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { TrellisError, type Logger } from '../common/index.js';
-import { evolve, VIEW_TABLES, type IntentionRow, type StoredEvent, type ViewChange, type ViewTable } from '../events/index.js';
+import { CA_STATE_KEY, evolve, VIEW_TABLES, type CARootRow, type CAStateRow, type IntentionRow, type StoredEvent, type ViewChange, type ViewTable } from '../events/index.js';
 import { createWaiters, type Waiters } from './waiters.js';
 
 /** Bumped when the on-disk layout of the view changes; an older or newer file needs a rebuild by replay. */
@@ -24,6 +24,9 @@ export interface ViewReader {
   intentionByPair(sourceNS: string, sourceName: string, destinationNS: string, destinationName: string): IntentionRow | undefined;
   intentions(): IterableIterator<IntentionRow>;
   intentionCount(): number;
+  /** The CA's trust domain and active root, once the primary created its first root. */
+  caState(): CAStateRow | undefined;
+  caRoots(): IterableIterator<CARootRow>;
 }
 
 export interface AppliedBatch {
@@ -77,7 +80,11 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
   // undo the last commit, which the projector simply applies again from the checkpoint.
   const env: RootDatabase = open({ path, encoding: 'binary', compression: false, noMetaSync: true });
   const meta: Database<number, string> = env.openDB({ name: 'meta', encoding: 'ordered-binary' });
-  const intentionsDb: Database<Buffer, string> = env.openDB({ name: 'intentions', encoding: 'binary' });
+  // One LMDB database and one in-memory map per table, keyed as evolve keys its changes.
+  const dbs = new Map<ViewTable, Database<Buffer, string>>(VIEW_TABLES.map((t) => [t, env.openDB({ name: t, encoding: 'binary' })]));
+  const memory = new Map<ViewTable, Map<string, unknown>>(VIEW_TABLES.map((t) => [t, new Map()]));
+  const tableDb = (t: ViewTable) => dbs.get(t) as Database<Buffer, string>;
+  const tableRows = (t: ViewTable) => memory.get(t) as Map<string, unknown>;
 
   const schema = meta.get(META_SCHEMA);
   if (schema === undefined) {
@@ -91,13 +98,13 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
   }
 
   // The in-memory copy serves reads and authorize at memory speed; it changes only after a commit.
-  const rows = new Map<string, IntentionRow>();
+  const rows = tableRows('intentions') as Map<string, IntentionRow>;
   const byPair = new Map<string, string>();
-  for (const { value } of intentionsDb.getRange()) {
-    const row = decoder.decode(value) as IntentionRow;
-    rows.set(row.ID, row);
-    byPair.set(rowPairKey(row), row.ID);
+  for (const table of VIEW_TABLES) {
+    const target = tableRows(table);
+    for (const { key, value } of tableDb(table).getRange()) target.set(key, decoder.decode(value));
   }
+  for (const row of rows.values()) byPair.set(rowPairKey(row), row.ID);
   let checkpoint = meta.get(META_CHECKPOINT) ?? 0;
   const indexes = new Map<ViewTable, number>(VIEW_TABLES.map((t) => [t, meta.get(metaIndexKey(t)) ?? 0]));
   let appliedAt: number | undefined;
@@ -109,21 +116,14 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
   logger.info({ path, checkpoint, intentions: rows.size }, 'view opened');
 
   function applyToMemory(change: ViewChange): void {
-    switch (change.op) {
-      case 'put': {
-        const before = rows.get(change.row.ID);
-        if (before) byPair.delete(rowPairKey(before));
-        rows.set(change.row.ID, change.row);
-        byPair.set(rowPairKey(change.row), change.row.ID);
-        break;
-      }
-      case 'delete': {
-        const before = rows.get(change.id);
-        if (before) byPair.delete(rowPairKey(before));
-        rows.delete(change.id);
-        break;
-      }
+    if (change.table === 'intentions') {
+      // The pair index moves with the row (an update may rename source or destination).
+      const before = rows.get(change.key);
+      if (before) byPair.delete(rowPairKey(before));
+      if (change.op === 'put') byPair.set(rowPairKey(change.row), change.key);
     }
+    if (change.op === 'put') tableRows(change.table).set(change.key, change.row);
+    else tableRows(change.table).delete(change.key);
   }
 
   const view: View = {
@@ -136,6 +136,8 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     },
     intentions: () => rows.values(),
     intentionCount: () => rows.size,
+    caState: () => tableRows('ca_state').get(CA_STATE_KEY) as CAStateRow | undefined,
+    caRoots: () => (tableRows('ca_roots') as Map<string, CARootRow>).values(),
 
     async applyBatch(events) {
       if (applying) throw new TrellisError('E_INTERNAL', 'applyBatch called while another batch is being committed');
@@ -148,12 +150,14 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
       // The index of a table is the sequence of the event that last changed it, not the batch's end.
       const tableSeq = new Map<ViewTable, number>();
       // Evolve reads through the batch's own pending changes so later events see earlier ones.
-      const pending = new Map<string, IntentionRow | null>();
+      const pending = new Map<string, unknown>();
+      const read = (table: ViewTable, key: string): unknown => {
+        const p = pending.get(`${table}\u0000${key}`);
+        return p === null ? undefined : (p ?? tableRows(table).get(key));
+      };
       const state = {
-        intention: (id: string) => {
-          const p = pending.get(id);
-          return p === null ? undefined : (p ?? rows.get(id));
-        },
+        intention: (id: string) => read('intentions', id) as IntentionRow | undefined,
+        caState: () => read('ca_state', CA_STATE_KEY) as CAStateRow | undefined,
       };
       let expected = checkpoint + 1;
       for (const { seq, event } of events) {
@@ -163,7 +167,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
         for (const change of evolve(state, seq, event)) {
           allChanges.push(change);
           tableSeq.set(change.table, seq);
-          pending.set(change.op === 'put' ? change.row.ID : change.id, change.op === 'put' ? change.row : null);
+          pending.set(`${change.table}\u0000${change.key}`, change.op === 'put' ? change.row : null);
         }
         expected++;
       }
@@ -173,8 +177,8 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
       try {
         await env.transaction(() => {
           allChanges.forEach((change, i) => {
-            if (change.op === 'put') void intentionsDb.put(change.row.ID, encoded[i] ?? Buffer.alloc(0));
-            else void intentionsDb.remove(change.id);
+            if (change.op === 'put') void tableDb(change.table).put(change.key, encoded[i] ?? Buffer.alloc(0));
+            else void tableDb(change.table).remove(change.key);
           });
           for (const [table, seq] of tableSeq) void meta.put(metaIndexKey(table), seq);
           void meta.put(META_CHECKPOINT, last);
@@ -218,7 +222,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     },
     tableDigests() {
       const out: Record<string, string> = {};
-      for (const [name, db] of [['meta', meta], ['intentions', intentionsDb]] as const) {
+      for (const [name, db] of [['meta', meta], ...dbs] as const) {
         const hash = createHash('sha256');
         for (const key of db.getKeys()) {
           hash.update(`${key}\u0000`);
@@ -231,7 +235,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     },
     dump() {
       const out: Array<{ table: string; key: string; value: Buffer }> = [];
-      for (const [name, db] of [['meta', meta], ['intentions', intentionsDb]] as const) {
+      for (const [name, db] of [['meta', meta], ...dbs] as const) {
         for (const key of db.getKeys()) out.push({ table: name, key, value: Buffer.from(db.getBinary(key) ?? Buffer.alloc(0)) });
       }
       return out;

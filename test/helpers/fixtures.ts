@@ -33,3 +33,27 @@ export function updated(record: IntentionRecord, at = record.UpdatedAt): Trellis
 export function deleted(id: string, at = 1_700_000_000_000): TrellisEvent {
   return { v: 1, type: 'IntentionDeleted', at, by: 'anonymous', data: { id } };
 }
+
+export function caRootCreated(id = 'aa:bb', trustDomain = '11111111-2222-3333-4444-555555555555.consul', rootCert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'): TrellisEvent {
+  return {
+    v: 1,
+    type: 'CARootCreated',
+    at: 1_700_000_000_000,
+    by: 'agent:dc1',
+    data: {
+      trustDomain,
+      root: {
+        ID: id,
+        Name: 'trellis CA 1',
+        SerialNumber: '01:02',
+        SigningKeyID: 'cc:dd',
+        NotBefore: 1_700_000_000_000,
+        NotAfter: 1_900_000_000_000,
+        RootCert: rootCert,
+        IntermediateCerts: [],
+        PrivateKeyType: 'ec',
+        PrivateKeyBits: 256,
+      },
+    },
+  };
+}

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { openView } from '../../../src/view/index.js';
 import { silentLogger, isTrellisError } from '../../../src/common/index.js';
 import type { StoredEvent, TrellisEvent } from '../../../src/events/index.js';
-import { created, deleted, intentionRecord, updated } from '../../helpers/fixtures.js';
+import { caRootCreated, created, deleted, intentionRecord, updated } from '../../helpers/fixtures.js';
 import { makeTempDir } from '../../helpers/temp.js';
 
 const logger = silentLogger();
@@ -55,6 +55,23 @@ describe('LMDB view', () => {
     const reopened = openView({ path, logger });
     assert.equal(reopened.appliedSeq(), 3);
     assert.equal(reopened.intentionCount(), 2);
+    assert.deepEqual(reopened.tableDigests(), digests);
+    await reopened.close();
+  });
+
+  it('keeps CA state in its own tables, across a reopen, and counts it in the digests', async () => {
+    const path = join(makeTempDir(), 'view');
+    const view = openView({ path, logger });
+    await view.applyBatch(stored([created(intentionRecord()), caRootCreated('aa:bb')]));
+    assert.equal(view.caState()?.ActiveRootID, 'aa:bb');
+    assert.equal(view.tableIndex('ca_roots'), 2);
+    assert.equal(view.tableIndex('intentions'), 1);
+    assert.deepEqual([...view.caRoots()].map((r) => r.ID), ['aa:bb']);
+    const digests = view.tableDigests();
+    assert.deepEqual(Object.keys(digests).sort(), ['ca_roots', 'ca_state', 'intentions', 'meta']);
+    await view.close();
+    const reopened = openView({ path, logger });
+    assert.equal(reopened.caState()?.TrustDomain, '11111111-2222-3333-4444-555555555555.consul');
     assert.deepEqual(reopened.tableDigests(), digests);
     await reopened.close();
   });

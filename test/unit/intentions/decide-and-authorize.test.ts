@@ -26,13 +26,15 @@ function memoryState() {
   let seq = 1;
   const state: WriterState & { apply(e: TrellisEvent | undefined): void; all(): IntentionRow[] } = {
     intention: (id) => rows.get(id),
+    caState: () => undefined,
     intentionByPair: (sns, sn, dns, dn) =>
       [...rows.values()].find((r) => r.SourceNS === sns && r.SourceName === sn && r.DestinationNS === dns && r.DestinationName === dn),
     apply(e) {
       if (!e) return;
       for (const c of evolve(state, ++seq, e)) {
-        if (c.op === 'put') rows.set(c.row.ID, c.row);
-        else rows.delete(c.id);
+        if (c.table !== 'intentions') continue;
+        if (c.op === 'put') rows.set(c.key, c.row);
+        else rows.delete(c.key);
       }
     },
     all: () => [...rows.values()],
