@@ -15,6 +15,7 @@ import { createRpcClient, createRpcServer, isNoResponders, RpcUnreachableError, 
 import { buildApi, type ForwardedResponse } from '../api/index.js';
 import type { AgentConfig } from './config.js';
 import { connectNats } from './nats-connect.js';
+import { bootstrapCa } from './ca-bootstrap.js';
 import { createReplicationMonitor, type ReplicationMonitor } from './replication.js';
 
 /** One datacenter's running agent. */
@@ -98,8 +99,10 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
 
     let writer: Writer | undefined;
     if (eventLog) {
-      writer = createWriter({ log: eventLog, view, logger: log, registry });
-      cleanups.push(() => writer?.close());
+      const primaryWriter = createWriter({ log: eventLog, view, logger: log, registry });
+      writer = primaryWriter;
+      cleanups.push(() => primaryWriter.close());
+      await bootstrapCa({ dataDir: config.dataDir, datacenter, passphraseFile: config.caKeyPassphraseFile, writer: primaryWriter, view, logger: log });
     }
     const intentions = createIntentionService({
       datacenter,
@@ -149,6 +152,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       logger: log,
       registry,
       intentions: { view, service: intentions, defaultAllow: config.defaultIntentionPolicy === 'allow' },
+      ca: { view },
       replication: () => replication.status(),
       appliedIndex: { current: () => view.appliedSeq(), wait: (minIndex, waitMs, signal) => view.waitForApplied(minIndex, waitMs, signal) },
       forwardRead,

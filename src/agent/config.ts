@@ -15,6 +15,7 @@ export const agentFileSchema = z.strictObject({
   ports: z.strictObject({ http: z.number().int().min(0).max(65535).optional() }).optional(),
   nats: z.strictObject({ url: z.string().min(1).optional() }).optional(),
   default_intention_policy: z.enum(['allow', 'deny']).optional(),
+  ca_key_passphrase_file: z.string().min(1).optional(),
   log_level: z
     .string()
     .transform((s) => s.toLowerCase())
@@ -40,6 +41,8 @@ export interface AgentConfig {
   readonly defaultIntentionPolicy: 'allow' | 'deny';
   /** @default 'info' */
   readonly logLevel: string;
+  /** Encrypts CA keys at rest; absent: a random passphrase is generated in data_dir/ca (0600). */
+  readonly caKeyPassphraseFile: string | undefined;
 }
 
 function describe(error: z.ZodError, source: string): string {
@@ -98,5 +101,6 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
     natsUrl: merged.nats?.url ?? 'nats://127.0.0.1:4222',
     defaultIntentionPolicy: merged.default_intention_policy ?? 'deny',
     logLevel: merged.log_level ?? 'info',
+    caKeyPassphraseFile: merged.ca_key_passphrase_file,
   });
 }

@@ -4,6 +4,7 @@ import { TrellisError, type Logger } from '../common/index.js';
 import { createErrorHandler } from './errors.js';
 import { registerAgentRoutes } from './routes/agent.js';
 import { registerIntentionRoutes, type IntentionApi } from './routes/intentions.js';
+import { registerConnectCaRoutes, type CaApi } from './routes/connect-ca.js';
 import { registerStatusRoutes, type ReplicationStatus } from './routes/status.js';
 
 /** What the HTTP API needs from the agent; everything else stays behind these functions. */
@@ -14,6 +15,7 @@ export interface ApiContext {
   readonly logger: Logger;
   readonly registry: Registry;
   readonly intentions: IntentionApi;
+  readonly ca: CaApi;
   readonly replication: () => ReplicationStatus;
   /** The view's applied index, for blocking queries on replication status. */
   readonly appliedIndex: { current(): number; wait(minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number> };
@@ -73,5 +75,6 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   registerStatusRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
   registerIntentionRoutes(app, ctx);
+  registerConnectCaRoutes(app, ctx);
   return app;
 }

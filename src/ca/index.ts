@@ -4,3 +4,4 @@ export { generateKeyPair, buildCertificate, keyIdentifier, randomSerial, colonHe
 export { buildCsr, parseCsr, validateIntermediateCsr, intermediateCommonName, type ParsedCsr, type IntermediateCsrPolicy } from './csr.js';
 export { createKeyStore, readPassphraseFile, type KeyStore } from './key-store.js';
 export { rootTemplate, intermediateTemplate, leafTemplate, validateServiceName, DEFAULT_TTLS, LEAF_BACKDATE_MS } from './templates.js';
+export { createRoot, decideRootCreation, certificateFingerprint, numericSerial, type NewRoot } from './root.js';

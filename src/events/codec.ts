@@ -55,7 +55,8 @@ function checkRoot(v: unknown): void {
   const p = 'data.root.';
   if (!isObj(v)) fail('data.root', 'expected an object');
   onlyKeys(v, ROOT_KEYS, 'data.root');
-  for (const k of ['ID', 'Name', 'SerialNumber', 'SigningKeyID', 'RootCert']) str(v, k, p, true);
+  for (const k of ['ID', 'Name', 'SigningKeyID', 'RootCert']) str(v, k, p, true);
+  num(v, 'SerialNumber', p, true);
   num(v, 'NotBefore', p);
   num(v, 'NotAfter', p);
   if (!Array.isArray(v.IntermediateCerts) || !v.IntermediateCerts.every((c) => typeof c === 'string')) fail(`${p}IntermediateCerts`, 'expected an array of strings');

@@ -56,8 +56,8 @@ export interface CARootRecord {
   /** Consul's root ID: the colon-hex SHA-1 fingerprint of the certificate. */
   readonly ID: string;
   readonly Name: string;
-  /** Colon-hex serial (Consul reports a uint64 number; trellis serials are 128-bit). */
-  readonly SerialNumber: string;
+  /** The certificate's serial: a number, as Consul's uint64 (kept below 2^53 so JSON carries it exactly). */
+  readonly SerialNumber: number;
   /** Colon-hex subject key identifier. */
   readonly SigningKeyID: string;
   /** Epoch milliseconds. */

@@ -45,7 +45,7 @@ export function caRootCreated(id = 'aa:bb', trustDomain = '11111111-2222-3333-44
       root: {
         ID: id,
         Name: 'trellis CA 1',
-        SerialNumber: '01:02',
+        SerialNumber: 7,
         SigningKeyID: 'cc:dd',
         NotBefore: 1_700_000_000_000,
         NotAfter: 1_900_000_000_000,

@@ -83,13 +83,17 @@ describe('event log and single writer', () => {
       await agent.stop();
     });
 
-    it('starting on a new stream appends the genesis event at sequence 1, once', async () => {
-      assert.equal(agent.view.appliedSeq(), 1);
+    it('starting on a new stream appends the genesis event at sequence 1 and the CA root at 2, once', async () => {
+      assert.equal(agent.view.appliedSeq(), 2);
       assert.equal(agent.view.tableIndex('intentions'), 0, 'the genesis changes no table');
-      // A restart on the same stream does not append another.
+      assert.equal(agent.view.tableIndex('ca_roots'), 2);
+      // A restart on the same stream (same data directory) appends neither again.
+      const dir = agent.config.dataDir;
+      const root = agent.view.caState()?.ActiveRootID;
       await agent.stop();
-      agent = await startAgent(config(join(makeTempDir(), 'dc1')), { logger: silentLogger() });
-      assert.equal(agent.view.appliedSeq(), 1);
+      agent = await startAgent(config(dir), { logger: silentLogger() });
+      assert.equal(agent.view.appliedSeq(), 2);
+      assert.equal(agent.view.caState()?.ActiveRootID, root);
       const jsm = await jetstreamManager(nc, { domain: 'dc1' });
       const first = await jsm.streams.getMessage('TRELLIS_EVENTS', { seq: 1 });
       assert.equal(first?.subject, 'trellis.events.log.started');

@@ -19,6 +19,7 @@ describe('agent configuration', () => {
       natsUrl: 'nats://127.0.0.1:4222',
       defaultIntentionPolicy: 'deny',
       logLevel: 'info',
+      caKeyPassphraseFile: undefined,
     });
     assert.ok(Object.isFrozen(config));
   });

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { CARootRow, CAStateRow } from '../../events/index.js';
+import { goTime } from '../../intentions/index.js';
+import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
+import type { ApiContext } from '../server.js';
+
+/** What the CA routes read. */
+export interface CaApi {
+  readonly view: {
+    caState(): CAStateRow | undefined;
+    caRoots(): IterableIterator<CARootRow>;
+    tableIndex(table: 'ca_roots'): number;
+    waitForIndex(table: 'ca_roots', minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number>;
+  };
+}
+
+/** A root as Consul's `/v1/connect/ca/roots` returns it. */
+function toConsulRoot(row: CARootRow, activeId: string | undefined): Record<string, unknown> {
+  return {
+    ID: row.ID,
+    Name: row.Name,
+    SerialNumber: row.SerialNumber,
+    SigningKeyID: row.SigningKeyID,
+    ExternalTrustDomain: '',
+    NotBefore: goTime(row.NotBefore),
+    NotAfter: goTime(row.NotAfter),
+    RootCert: row.RootCert,
+    IntermediateCerts: row.IntermediateCerts.length > 0 ? row.IntermediateCerts : null,
+    Active: row.ID === activeId,
+    PrivateKeyType: row.PrivateKeyType,
+    PrivateKeyBits: row.PrivateKeyBits,
+    CreateIndex: row.CreateIndex,
+    ModifyIndex: row.ModifyIndex,
+  };
+}
+
+export function registerConnectCaRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { view } = ctx.ca;
+  const roots = async (request: { query: unknown }, reply: Parameters<typeof setQueryMeta>[0]) => {
+    const { index, waitMs } = parseBlockingParams(request.query as Record<string, unknown>);
+    const at = index > 0 ? await view.waitForIndex('ca_roots', index, waitMs, clientGoneSignal(reply)) : view.tableIndex('ca_roots');
+    setQueryMeta(reply, at);
+    const state = view.caState();
+    return {
+      ActiveRootID: state?.ActiveRootID ?? '',
+      TrustDomain: state?.TrustDomain ?? '',
+      Roots: [...view.caRoots()].sort((a, b) => a.CreateIndex - b.CreateIndex).map((r) => toConsulRoot(r, state?.ActiveRootID)),
+    };
+  };
+  // Consul serves the same document from the servers and from the agent's cache.
+  app.get('/v1/connect/ca/roots', roots);
+  app.get('/v1/agent/connect/ca/roots', roots);
+}
