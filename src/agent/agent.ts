@@ -15,7 +15,9 @@ import { createRpcClient, createRpcServer, isNoResponders, RpcUnreachableError, 
 import { buildApi, type ForwardedResponse } from '../api/index.js';
 import type { AgentConfig } from './config.js';
 import { connectNats } from './nats-connect.js';
-import { bootstrapCa } from './ca-bootstrap.js';
+import { bootstrapCa, caKeyStore } from './ca-bootstrap.js';
+import { createCertificateAuthority, type CertificateAuthority } from '../ca/index.js';
+import { z } from 'zod';
 import { createReplicationMonitor, type ReplicationMonitor } from './replication.js';
 
 /** One datacenter's running agent. */
@@ -27,6 +29,7 @@ export interface Agent {
   readonly projector: Projector;
   readonly replication: ReplicationMonitor;
   readonly intentions: IntentionService;
+  readonly authority: CertificateAuthority;
   readonly app: FastifyInstance;
   readonly nc: NatsConnection;
   stop(): Promise<void>;
@@ -98,11 +101,48 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     cleanups.push(() => rpcServer.close());
 
     let writer: Writer | undefined;
+    const keys = caKeyStore(config.dataDir, config.caKeyPassphraseFile, log);
     if (eventLog) {
       const primaryWriter = createWriter({ log: eventLog, view, logger: log, registry });
       writer = primaryWriter;
       cleanups.push(() => primaryWriter.close());
-      await bootstrapCa({ dataDir: config.dataDir, datacenter, passphraseFile: config.caKeyPassphraseFile, writer: primaryWriter, view, logger: log });
+      await bootstrapCa({ keys, datacenter, writer: primaryWriter, view, logger: log });
+    }
+    const authority = createCertificateAuthority({
+      datacenter,
+      primary,
+      view,
+      keys,
+      writer,
+      logger: log,
+      requestSignature: (csr) => rpcClient.call(primary, 'ca', 'sign', { csr }, { timeoutMs: 5000 }),
+    });
+    if (isPrimary) {
+      rpcServer.serve('ca', 'sign', async (payload, caller) => {
+        const parsed = z.strictObject({ csr: z.string().max(16 * 1024) }).safeParse(payload);
+        if (!parsed.success) throw new TrellisError('E_VALIDATION', 'CSR refused: the request must be {csr: <PEM>}');
+        return authority.signIntermediate(parsed.data.csr, caller);
+      });
+    } else {
+      // Obtain (and later renew) this datacenter's intermediate; with the WAN down, keep trying.
+      let timer: NodeJS.Timeout | undefined;
+      let stopped = false;
+      const tick = () => {
+        authority.ensureIntermediate().then(
+          () => {
+            if (!stopped) timer = setTimeout(tick, 60_000);
+          },
+          (err: unknown) => {
+            log.debug({ err: errorMessage(err) }, 'no intermediate yet; retrying');
+            if (!stopped) timer = setTimeout(tick, 2_000);
+          },
+        );
+      };
+      tick();
+      cleanups.push(() => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+      });
     }
     const intentions = createIntentionService({
       datacenter,
@@ -170,7 +210,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     const port = typeof address === 'object' && address ? address.port : config.httpPort;
     const httpUrl = `http://${config.httpAddress.includes(':') ? `[${config.httpAddress}]` : config.httpAddress}:${port}`;
     log.info({ http: httpUrl, primary, role: isPrimary ? 'primary' : 'secondary' }, 'agent ready');
-    return { config, httpUrl, view, projector, replication, intentions, app, nc, stop: stopAll };
+    return { config, httpUrl, view, projector, replication, intentions, authority, app, nc, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
-import { createKeyStore, createRoot, decideRootCreation, readPassphraseFile } from '../ca/index.js';
+import { createKeyStore, createRoot, decideRootCreation, readPassphraseFile, type KeyStore } from '../ca/index.js';
 import type { Writer } from '../log/index.js';
 import type { ViewReader } from '../view/index.js';
 
@@ -19,20 +19,23 @@ function passphrase(dataDir: string, configured: string | undefined, logger: Log
   return readPassphraseFile(file);
 }
 
+/** This datacenter's CA key store (`data_dir/ca`), encrypted with its passphrase. */
+export function caKeyStore(dataDir: string, passphraseFile: string | undefined, logger: Logger): KeyStore {
+  return createKeyStore(join(dataDir, 'ca'), passphrase(dataDir, passphraseFile, logger));
+}
+
 /**
  * At the primary's first start: a root key and trust domain, the key saved (encrypted) before the
  * public root is appended, so a root in the log always has its key on this disk.
  */
-export async function bootstrapCa({ dataDir, datacenter, passphraseFile, writer, view, logger }: {
-  dataDir: string;
+export async function bootstrapCa({ keys, datacenter, writer, view, logger }: {
+  keys: KeyStore;
   datacenter: string;
-  passphraseFile: string | undefined;
   writer: Writer;
   view: ViewReader;
   logger: Logger;
 }): Promise<void> {
   if (view.caState()) return;
-  const keys = createKeyStore(join(dataDir, 'ca'), passphrase(dataDir, passphraseFile, logger));
   const root = createRoot({ now: Date.now() });
   keys.save(`root-${root.record.SigningKeyID.replace(/:/g, '')}`, root.keyPair.privateKey);
   const { result } = await writer.submit(`ca-bootstrap-${datacenter}-${root.record.ID}`, (state) => decideRootCreation(state, root, Date.now(), `agent:${datacenter}`));

@@ -5,3 +5,4 @@ export { buildCsr, parseCsr, validateIntermediateCsr, intermediateCommonName, ty
 export { createKeyStore, readPassphraseFile, type KeyStore } from './key-store.js';
 export { rootTemplate, intermediateTemplate, leafTemplate, validateServiceName, DEFAULT_TTLS, LEAF_BACKDATE_MS } from './templates.js';
 export { createRoot, decideRootCreation, certificateFingerprint, numericSerial, type NewRoot } from './root.js';
+export { createCertificateAuthority, type CertificateAuthority, type Signer, type CaView, type CertificateAuthorityDeps } from './authority.js';

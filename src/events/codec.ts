@@ -49,6 +49,7 @@ const INTENTION_DATA_KEYS = new Set(['intention']);
 const ID_DATA_KEYS = new Set(['id']);
 const PRIMARY_DATA_KEYS = new Set(['primary']);
 const CA_ROOT_CREATED_KEYS = new Set(['trustDomain', 'root']);
+const INTERMEDIATE_KEYS = new Set(['datacenter', 'certificate', 'serial', 'rootId', 'notAfter']);
 const ROOT_KEYS = new Set(['ID', 'Name', 'SerialNumber', 'SigningKeyID', 'NotBefore', 'NotAfter', 'RootCert', 'IntermediateCerts', 'PrivateKeyType', 'PrivateKeyBits']);
 
 function checkRoot(v: unknown): void {
@@ -106,6 +107,12 @@ function checkEvent(raw: unknown): TrellisEvent {
     case 'LogStarted':
       onlyKeys(data, PRIMARY_DATA_KEYS, 'data');
       str(data, 'primary', 'data.', true);
+      break;
+    case 'IntermediateIssued':
+      onlyKeys(data, INTERMEDIATE_KEYS, 'data');
+      for (const k of ['datacenter', 'certificate', 'serial', 'rootId']) str(data, k, 'data.', true);
+      num(data, 'notAfter', 'data.');
+      if (/PRIVATE KEY/.test(String(data.certificate))) fail('data.certificate', 'contains a private key');
       break;
     case 'CARootCreated':
       onlyKeys(data, CA_ROOT_CREATED_KEYS, 'data');

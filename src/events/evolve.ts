@@ -16,15 +16,27 @@ export interface CAStateRow {
 
 export const CA_STATE_KEY = 'state';
 
+/** A datacenter's current intermediate (the primary signs leaves with its root). */
+export interface IntermediateRow {
+  readonly Datacenter: string;
+  readonly CertPEM: string;
+  readonly SerialNumber: string;
+  readonly RootID: string;
+  readonly NotAfter: number;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
 /** One change to a view table, produced by `evolve` and applied by the view (rows by key). */
 export type ViewChange =
   | { readonly table: 'intentions'; readonly op: 'put'; readonly key: string; readonly row: IntentionRow }
   | { readonly table: 'intentions'; readonly op: 'delete'; readonly key: string }
   | { readonly table: 'ca_roots'; readonly op: 'put'; readonly key: string; readonly row: CARootRow }
-  | { readonly table: 'ca_state'; readonly op: 'put'; readonly key: typeof CA_STATE_KEY; readonly row: CAStateRow };
+  | { readonly table: 'ca_state'; readonly op: 'put'; readonly key: typeof CA_STATE_KEY; readonly row: CAStateRow }
+  | { readonly table: 'ca_intermediates'; readonly op: 'put'; readonly key: string; readonly row: IntermediateRow };
 
 export type ViewTable = ViewChange['table'];
-export const VIEW_TABLES: readonly ViewTable[] = ['intentions', 'ca_roots', 'ca_state'];
+export const VIEW_TABLES: readonly ViewTable[] = ['intentions', 'ca_roots', 'ca_state', 'ca_intermediates'];
 
 /** What evolve may read of the state the previous events left. */
 export interface EvolveState {
@@ -89,6 +101,17 @@ export function evolve(state: EvolveState, seq: number, event: TrellisEvent): Vi
     }
     case 'IntentionDeleted':
       return state.intention(event.data.id) ? [{ table: 'intentions', op: 'delete', key: event.data.id }] : [];
+    case 'IntermediateIssued': {
+      const d = event.data;
+      return [
+        {
+          table: 'ca_intermediates',
+          op: 'put',
+          key: d.datacenter,
+          row: { Datacenter: d.datacenter, CertPEM: d.certificate, SerialNumber: d.serial, RootID: d.rootId, NotAfter: d.notAfter, CreateIndex: seq, ModifyIndex: seq },
+        },
+      ];
+    }
     case 'CARootCreated': {
       // The first root fixes the trust domain; a second "first root" is a no-op, never a change of trust.
       if (state.caState()) return [];

@@ -17,6 +17,8 @@ export function eventSubject(event: TrellisEvent): string {
       return `${EVENTS_SUBJECT_PREFIX}.intention.${event.data.id}`;
     case 'CARootCreated':
       return `${EVENTS_SUBJECT_PREFIX}.ca.root`;
+    case 'IntermediateIssued':
+      return `${EVENTS_SUBJECT_PREFIX}.ca.intermediate.${event.data.datacenter}`;
   }
 }
 

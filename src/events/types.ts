@@ -74,10 +74,16 @@ export interface CARootRecord {
 /** The primary's first root: it also fixes the trust domain (`<uuid>.consul`). */
 export type CARootCreated = Envelope<'CARootCreated', { readonly trustDomain: string; readonly root: CARootRecord }>;
 
-export type TrellisEvent = LogStarted | IntentionCreated | IntentionUpdated | IntentionDeleted | CARootCreated;
+/** The primary signed a secondary's intermediate (public certificate only; the key stays in that datacenter). */
+export type IntermediateIssued = Envelope<
+  'IntermediateIssued',
+  { readonly datacenter: string; readonly certificate: string; readonly serial: string; readonly rootId: string; readonly notAfter: number }
+>;
+
+export type TrellisEvent = LogStarted | IntentionCreated | IntentionUpdated | IntentionDeleted | CARootCreated | IntermediateIssued;
 export type EventType = TrellisEvent['type'];
 
-export const EVENT_TYPES: readonly EventType[] = ['LogStarted', 'IntentionCreated', 'IntentionUpdated', 'IntentionDeleted', 'CARootCreated'];
+export const EVENT_TYPES: readonly EventType[] = ['LogStarted', 'IntentionCreated', 'IntentionUpdated', 'IntentionDeleted', 'CARootCreated', 'IntermediateIssued'];
 
 /** An event as read back from the stream, with its stream sequence. */
 export interface StoredEvent {

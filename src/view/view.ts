@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { TrellisError, type Logger } from '../common/index.js';
-import { CA_STATE_KEY, evolve, VIEW_TABLES, type CARootRow, type CAStateRow, type IntentionRow, type StoredEvent, type ViewChange, type ViewTable } from '../events/index.js';
+import { CA_STATE_KEY, evolve, VIEW_TABLES, type CARootRow, type CAStateRow, type IntentionRow, type IntermediateRow, type StoredEvent, type ViewChange, type ViewTable } from '../events/index.js';
 import { createWaiters, type Waiters } from './waiters.js';
 
 /** Bumped when the on-disk layout of the view changes; an older or newer file needs a rebuild by replay. */
@@ -27,6 +27,8 @@ export interface ViewReader {
   /** The CA's trust domain and active root, once the primary created its first root. */
   caState(): CAStateRow | undefined;
   caRoots(): IterableIterator<CARootRow>;
+  /** A datacenter's current intermediate certificate, as the primary issued it. */
+  intermediate(datacenter: string): IntermediateRow | undefined;
 }
 
 export interface AppliedBatch {
@@ -138,6 +140,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     intentionCount: () => rows.size,
     caState: () => tableRows('ca_state').get(CA_STATE_KEY) as CAStateRow | undefined,
     caRoots: () => (tableRows('ca_roots') as Map<string, CARootRow>).values(),
+    intermediate: (dc) => tableRows('ca_intermediates').get(dc) as IntermediateRow | undefined,
 
     async applyBatch(events) {
       if (applying) throw new TrellisError('E_INTERNAL', 'applyBatch called while another batch is being committed');

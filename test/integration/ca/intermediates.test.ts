@@ -1,0 +1,52 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { startCluster, type TestCluster } from '../../helpers/cluster.js';
+import { waitFor } from '../../helpers/wait.js';
+import { buildCsr, generateKeyPair, intermediateCommonName } from '../../../src/ca/index.js';
+import { createRpcClient } from '../../../src/rpc/index.js';
+import { isTrellisError, silentLogger } from '../../../src/common/index.js';
+
+describe('intermediates: a secondary\'s CSR signed by the primary over request/reply', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startCluster({ datacenters: ['dc1', 'dc2'] });
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  it('dc2 obtains an intermediate that chains to the root; its key never left dc2', async () => {
+    const dc2 = cluster.agent('dc2');
+    const row = await waitFor(() => dc2.view.intermediate('dc2'), { timeoutMs: 15_000, message: 'dc2 has no intermediate' });
+    const state = dc2.view.caState()!;
+    const root = new X509Certificate([...dc2.view.caRoots()][0]!.RootCert);
+    const inter = new X509Certificate(row.CertPEM);
+    assert.ok(inter.checkIssued(root) && inter.verify(root.publicKey));
+    assert.equal(inter.ca, true);
+    assert.equal(inter.subject, 'CN=trellis intermediate CA dc2');
+    assert.equal(inter.subjectAltName, `URI:spiffe://${state.TrustDomain}`);
+    assert.equal(row.RootID, state.ActiveRootID);
+    const signer = dc2.authority.signer();
+    assert.ok('privateKey' in signer, 'dc2 can sign leaves');
+    assert.ok(inter.publicKey.equals(signer.publicKey), 'the certificate is for dc2\'s own key');
+    const dc1Signer = cluster.agent('dc1').authority.signer();
+    assert.ok('certPem' in dc1Signer);
+    assert.notEqual(dc1Signer.certPem, row.CertPEM, 'dc2\'s intermediate differs from dc1\'s signing certificate');
+  });
+
+  it('the primary refuses a CSR for another datacenter than the caller, and appends nothing', async () => {
+    const dc2 = cluster.agent('dc2');
+    const before = cluster.agent('dc1').view.appliedSeq();
+    const key = generateKeyPair('ec');
+    const td = dc2.view.caState()!.TrustDomain;
+    const rpc = createRpcClient({ nc: dc2.nc, datacenter: 'dc2', logger: silentLogger() });
+    await assert.rejects(
+      rpc.call('dc1', 'ca', 'sign', { csr: buildCsr(intermediateCommonName('dc3'), [`spiffe://${td}`], key.privateKey, key.publicKey) }),
+      (err) => isTrellisError(err, 'E_VALIDATION') && /but the caller is datacenter dc2/.test(err.message),
+    );
+    await assert.rejects(rpc.call('dc1', 'ca', 'sign', { csr: 'garbage' }), (err) => isTrellisError(err, 'E_VALIDATION') && /CSR refused/.test(err.message));
+    await assert.rejects(rpc.call('dc1', 'ca', 'sign', { pem: 1 }), (err) => isTrellisError(err, 'E_VALIDATION'));
+    assert.equal(cluster.agent('dc1').view.appliedSeq(), before, 'no event for a refused CSR');
+  });
+});
