@@ -16,7 +16,7 @@ import { buildApi, type ForwardedResponse } from '../api/index.js';
 import type { AgentConfig } from './config.js';
 import { connectNats } from './nats-connect.js';
 import { bootstrapCa, caKeyStore } from './ca-bootstrap.js';
-import { createCertificateAuthority, type CertificateAuthority } from '../ca/index.js';
+import { createCertificateAuthority, createLeafSigner, type CertificateAuthority } from '../ca/index.js';
 import { z } from 'zod';
 import { createReplicationMonitor, type ReplicationMonitor } from './replication.js';
 
@@ -170,6 +170,9 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       });
     }
 
+    const leafSigner = createLeafSigner({ datacenter, signer: () => authority.signer() });
+    cleanups.push(() => leafSigner.close());
+
     const replication = createReplicationMonitor({ datacenter, primary, jsm, view, projector: () => projector.status(), logger: log, registry });
     cleanups.push(() => replication.stop());
     await replication.refresh();
@@ -192,7 +195,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       logger: log,
       registry,
       intentions: { view, service: intentions, defaultAllow: config.defaultIntentionPolicy === 'allow' },
-      ca: { view },
+      ca: { view, leaf: (service, minIndex, waitMs, signal) => leafSigner.leaf(service, minIndex, waitMs, signal) },
       replication: () => replication.status(),
       appliedIndex: { current: () => view.appliedSeq(), wait: (minIndex, waitMs, signal) => view.waitForApplied(minIndex, waitMs, signal) },
       forwardRead,

@@ -6,3 +6,4 @@ export { createKeyStore, readPassphraseFile, type KeyStore } from './key-store.j
 export { rootTemplate, intermediateTemplate, leafTemplate, validateServiceName, DEFAULT_TTLS, LEAF_BACKDATE_MS } from './templates.js';
 export { createRoot, decideRootCreation, certificateFingerprint, numericSerial, type NewRoot } from './root.js';
 export { createCertificateAuthority, type CertificateAuthority, type Signer, type CaView, type CertificateAuthorityDeps } from './authority.js';
+export { createLeafSigner, type LeafSigner, type LeafCertificate } from './leaf-signer.js';

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { CARootRow, CAStateRow } from '../../events/index.js';
+import type { LeafCertificate } from '../../ca/index.js';
 import { goTime } from '../../intentions/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
 import type { ApiContext } from '../server.js';
@@ -12,6 +13,8 @@ export interface CaApi {
     tableIndex(table: 'ca_roots'): number;
     waitForIndex(table: 'ca_roots', minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number>;
   };
+  /** This datacenter's leaf for a service, signed locally (blocking on the leaf's index). */
+  readonly leaf: (service: string, minIndex: number, waitMs: number, signal?: AbortSignal) => Promise<LeafCertificate>;
 }
 
 /** A root as Consul's `/v1/connect/ca/roots` returns it. */
@@ -50,4 +53,11 @@ export function registerConnectCaRoutes(app: FastifyInstance, ctx: ApiContext): 
   // Consul serves the same document from the servers and from the agent's cache.
   app.get('/v1/connect/ca/roots', roots);
   app.get('/v1/agent/connect/ca/roots', roots);
+
+  app.get('/v1/agent/connect/ca/leaf/:service', async (request, reply) => {
+    const { index, waitMs } = parseBlockingParams(request.query as Record<string, unknown>);
+    const leaf = await ctx.ca.leaf((request.params as { service: string }).service, index, waitMs, clientGoneSignal(reply));
+    setQueryMeta(reply, leaf.ModifyIndex);
+    return leaf;
+  });
 }

@@ -1,0 +1,111 @@
+import { TrellisError } from '../common/index.js';
+import { createWaiters } from '../view/index.js';
+import type { Signer } from './authority.js';
+import { leafTemplate, validateServiceName } from './templates.js';
+import { buildCertificate, colonHex, generateKeyPair } from './x509.js';
+
+/** `GET /v1/agent/connect/ca/leaf/:service`, as Consul answers it. */
+export interface LeafCertificate {
+  readonly SerialNumber: string;
+  /** The leaf, then the certificates that chain it to a root. */
+  readonly CertPEM: string;
+  readonly PrivateKeyPEM: string;
+  readonly Service: string;
+  readonly ServiceURI: string;
+  readonly ValidAfter: string;
+  readonly ValidBefore: string;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+export interface LeafSigner {
+  /** The service's current leaf, issued now if there is none or it passed half-life; blocks per `minIndex`. */
+  leaf(service: string, minIndex: number, waitMs: number, signal?: AbortSignal): Promise<LeafCertificate>;
+  close(): void;
+}
+
+interface Cached {
+  readonly leaf: LeafCertificate;
+  readonly signerCert: string;
+  readonly renewAt: number;
+}
+
+/**
+ * Leaves are signed locally with this datacenter's signer: no WAN round trip. One cached leaf per
+ * service, re-issued at half-life or when the signer changed (a new intermediate or root), which
+ * wakes blocking queries on that service.
+ */
+export function createLeafSigner({ datacenter, signer, now = Date.now }: { datacenter: string; signer: () => Signer | { readonly missing: string }; now?: () => number }): LeafSigner {
+  const cache = new Map<string, Cached>();
+  const waiters = createWaiters<string>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  let counter = 0;
+
+  function issue(service: string, s: Signer): Cached {
+    const key = generateKeyPair('ec');
+    const t = now();
+    const template = leafTemplate({
+      trustDomain: s.trustDomain,
+      datacenter,
+      service,
+      publicKey: key.publicKey,
+      issuerCommonName: s.commonName,
+      issuerPublicKey: s.publicKey,
+      issuerNotAfter: s.notAfter,
+      now: t,
+    });
+    const pem = buildCertificate(template, s.privateKey);
+    const index = ++counter + 1; // never 0 or 1: an index a client can block on
+    const previous = cache.get(service);
+    const leaf: LeafCertificate = {
+      SerialNumber: colonHex(template.serial),
+      CertPEM: [pem, ...s.chain].join(''),
+      PrivateKeyPEM: key.privateKey.export({ type: 'sec1', format: 'pem' }).toString(),
+      Service: service,
+      ServiceURI: template.uriSans[0] ?? '',
+      ValidAfter: template.notBefore.toISOString(),
+      ValidBefore: template.notAfter.toISOString(),
+      CreateIndex: previous?.leaf.CreateIndex ?? index,
+      ModifyIndex: index,
+    };
+    const from = template.notBefore.getTime();
+    const cached = { leaf, signerCert: s.certPem, renewAt: from + (template.notAfter.getTime() - from) / 2 };
+    cache.set(service, cached);
+    // Re-issue at half-life even if nobody asks, so blocking watchers get the new one.
+    clearTimeout(timers.get(service));
+    const timer = setTimeout(() => {
+      const current = signer();
+      if ('privateKey' in current) {
+        issue(service, current);
+        waiters.notify(service, counter + 1);
+      }
+    }, Math.max(1000, Math.min(cached.renewAt - now(), 2 ** 31 - 1)));
+    timer.unref();
+    timers.set(service, timer);
+    return cached;
+  }
+
+  function current(service: string): LeafCertificate {
+    const s = signer();
+    if (!('privateKey' in s)) throw new TrellisError('E_UNAVAILABLE', `cannot sign leaf certificates yet: ${s.missing}`);
+    const cached = cache.get(service);
+    if (cached && cached.signerCert === s.certPem && now() < cached.renewAt) return cached.leaf;
+    const fresh = issue(service, s);
+    if (cached) waiters.notify(service, fresh.leaf.ModifyIndex);
+    return fresh.leaf;
+  }
+
+  return {
+    async leaf(service, minIndex, waitMs, signal) {
+      validateServiceName(service);
+      const now1 = current(service);
+      if (minIndex <= 0 || now1.ModifyIndex > minIndex) return now1;
+      await waiters.wait(service, () => cache.get(service)?.leaf.ModifyIndex ?? 0, minIndex, waitMs, signal);
+      return current(service);
+    },
+    close() {
+      for (const t of timers.values()) clearTimeout(t);
+      waiters.closeAll();
+    },
+  };
+}
