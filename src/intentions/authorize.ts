@@ -39,8 +39,11 @@ export interface AuthorizeResult {
 
 const AUTHORIZE_FIELDS: Readonly<Record<string, 'string'>> = { Target: 'string', ClientCertURI: 'string', ClientCertSerial: 'string', Namespace: 'string', Partition: 'string' };
 
-/** `POST /v1/agent/connect/authorize`, as Consul's Agent.ConnectAuthorize, answered from the local view. */
-export function authorize(lookup: IntentionLookup, body: unknown, { defaultAllow }: { defaultAllow: boolean }): AuthorizeResult {
+/**
+ * `POST /v1/agent/connect/authorize`, as Consul's Agent.ConnectAuthorize, answered from the local
+ * view. With `trustDomains` (the CA's, once it exists), an identity from any other is refused.
+ */
+export function authorize(lookup: IntentionLookup, body: unknown, { defaultAllow, trustDomains }: { defaultAllow: boolean; trustDomains?: readonly string[] }): AuthorizeResult {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new TrellisError('E_VALIDATION', body === undefined || body === null ? 'Invalid request' : 'Request decode failed: json: cannot unmarshal non-object into Go value of type structs.ConnectAuthorizeRequest');
   }
@@ -61,6 +64,9 @@ export function authorize(lookup: IntentionLookup, body: unknown, { defaultAllow
     throw err;
   }
   if (id.kind !== 'service') throw new TrellisError('E_VALIDATION', 'ClientCertURI not a valid Service identifier');
+  if (trustDomains && trustDomains.length > 0 && !trustDomains.includes(id.trustDomain)) {
+    return { Authorized: false, Reason: `Identity from an external trust domain: ${id.trustDomain}` };
+  }
   const ixn = decideIntention(lookup, id.service, target, id.namespace === DEFAULT_NAMESPACE ? DEFAULT_NAMESPACE : id.namespace);
   if (ixn) return { Authorized: ixn.Action === 'allow', Reason: `Matched L4 intention: ${describeIntention(ixn)}` };
   return { Authorized: defaultAllow, Reason: 'Default behavior configured by ACLs' };

@@ -127,6 +127,7 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
   });
 
   app.post('/v1/agent/connect/authorize', async (request) => {
-    return authorize(view, request.body, { defaultAllow });
+    const trustDomain = ctx.ca.view.caState()?.TrustDomain;
+    return authorize(view, request.body, { defaultAllow, ...(trustDomain ? { trustDomains: [trustDomain] } : {}) });
   });
 }

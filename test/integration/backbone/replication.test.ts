@@ -115,10 +115,17 @@ describe('intentions replicate from the primary to a secondary', () => {
     assert.deepEqual(allowed.body, { Allowed: true });
     const denied = await http(dc2, 'GET', '/v1/connect/intentions/check?source=web&destination=vault');
     assert.deepEqual(denied.body, { Allowed: false });
-    const uri = 'spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/web';
+    const trustDomain = await waitFor(() => cluster.agent('dc2').view.caState()?.TrustDomain);
+    const uri = `spiffe://${trustDomain}/ns/default/dc/dc1/svc/web`;
     const auth = await http(dc2, 'POST', '/v1/agent/connect/authorize', { Target: 'vault', ClientCertURI: uri });
     assert.equal(auth.status, 200, auth.text);
     assert.equal((auth.body as { Authorized: boolean }).Authorized, false);
+    assert.match((auth.body as { Reason: string }).Reason, /^Matched L4 intention: DENY default\/\* => default\/vault/);
+    // An identity from another trust domain is refused whatever the intentions say.
+    const foreign = await http(dc2, 'POST', '/v1/agent/connect/authorize', { Target: 'vault', ClientCertURI: 'spiffe://other.consul/ns/default/dc/dc1/svc/ops' });
+    assert.deepEqual(foreign.body, { Authorized: false, Reason: 'Identity from an external trust domain: other.consul' });
+    const ops = await http(dc2, 'POST', '/v1/agent/connect/authorize', { Target: 'vault', ClientCertURI: `spiffe://${trustDomain}/ns/default/dc/dc1/svc/ops` });
+    assert.equal((ops.body as { Authorized: boolean }).Authorized, true);
     // No intention for this pair: the agent's default policy (deny for `trellis agent`).
     const none = await http(dc2, 'GET', '/v1/connect/intentions/check?source=x&destination=y');
     assert.deepEqual(none.body, { Allowed: false });

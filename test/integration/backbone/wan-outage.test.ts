@@ -27,9 +27,11 @@ describe('a WAN outage between dc1 and dc2', () => {
     assert.equal((list.body as unknown[]).length, 2);
     assert.deepEqual((await http(dc2, 'GET', '/v1/connect/intentions/check?source=web&destination=db')).body, { Allowed: false });
     assert.deepEqual((await http(dc2, 'GET', '/v1/connect/intentions/check?source=api&destination=db')).body, { Allowed: true });
+    const trustDomain = cluster.agent('dc2').view.caState()?.TrustDomain;
+    assert.ok(trustDomain, 'the CA replicated before the outage');
     const auth = await http(dc2, 'POST', '/v1/agent/connect/authorize', {
       Target: 'db',
-      ClientCertURI: 'spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc2/svc/api',
+      ClientCertURI: `spiffe://${trustDomain}/ns/default/dc/dc2/svc/api`,
     });
     assert.equal((auth.body as { Authorized: boolean }).Authorized, true);
 

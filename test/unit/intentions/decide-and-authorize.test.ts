@@ -137,6 +137,15 @@ describe('check, match and authorize', () => {
     assert.match(r.Reason, /^Matched L4 intention: DENY default\/web => default\/db \(ID: [0-9a-f-]{36}\)$/);
   });
 
+  it('authorize refuses an identity from a trust domain other than the CA\'s, whatever the intentions', () => {
+    const s = stateWith([['web', 'db', 'allow']]);
+    assert.deepEqual(authorize(s, { Target: 'db', ClientCertURI: serviceSpiffeUri('evil.consul', 'dc1', 'web') }, { defaultAllow: true, trustDomains: ['11111111-2222-3333-4444-555555555555.consul'] }), {
+      Authorized: false,
+      Reason: 'Identity from an external trust domain: evil.consul',
+    });
+    assert.equal(authorize(s, { Target: 'db', ClientCertURI: uri('web') }, { defaultAllow: false, trustDomains: ['11111111-2222-3333-4444-555555555555.consul'] }).Authorized, true);
+  });
+
   it('authorize refuses bad requests with Consul\'s messages', () => {
     const s = stateWith([]);
     const cases: Array<[unknown, RegExp]> = [
