@@ -9,6 +9,7 @@ import { benchReplication } from './cases/replication.js';
 import { benchApi } from './cases/api.js';
 import { benchAuthorize } from './cases/authorize.js';
 import { benchLeafSign } from './cases/leaf-sign.js';
+import { benchCsrSign } from './cases/csr-sign.js';
 
 const CASES: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   append: benchAppend,
@@ -17,6 +18,7 @@ const CASES: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   api: benchApi,
   authorize: benchAuthorize,
   'leaf-sign': benchLeafSign,
+  'csr-sign': benchCsrSign,
 };
 
 const { values } = parseArgs({
