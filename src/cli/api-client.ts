@@ -63,6 +63,9 @@ export function createApiClient({ address, token, datacenter }: ApiClientOptions
     deleteById: (id: string) => call<boolean>('DELETE', `/v1/connect/intentions/${encodeURIComponent(id)}`),
     check: (source: string, destination: string) => call<{ Allowed: boolean }>('GET', '/v1/connect/intentions/check', { source, destination }),
     match: (by: 'source' | 'destination', name: string) => call<Record<string, ConsulIntention[]>>('GET', '/v1/connect/intentions/match', { by, name }),
+    caRoots: () => call<{ ActiveRootID: string; TrustDomain: string; Roots: Array<Record<string, unknown>> }>('GET', '/v1/connect/ca/roots'),
+    leaf: (service: string) =>
+      call<{ SerialNumber: string; CertPEM: string; PrivateKeyPEM: string; ServiceURI: string; ValidBefore: string }>('GET', `/v1/agent/connect/ca/leaf/${encodeURIComponent(service)}`),
   };
 }
 

@@ -5,20 +5,20 @@ import { columnize, intentionDetails, intentionLine } from './format.js';
 import { resolveHttpAddr } from './http-addr.js';
 import type { CliIo } from './main.js';
 
-interface HttpFlags {
+export interface HttpFlags {
   httpAddr?: string;
   token?: string;
   datacenter?: string;
 }
 
-function withHttpFlags(cmd: Command): Command {
+export function withHttpFlags(cmd: Command): Command {
   return cmd
     .option('--http-addr <addr>', 'the agent\'s HTTP address (CONSUL_HTTP_ADDR / TRELLIS_HTTP_ADDR; default 127.0.0.1:8500)')
     .option('--token <token>', 'ACL token (CONSUL_HTTP_TOKEN)')
     .option('--datacenter <dc>', 'ask this datacenter (reads)');
 }
 
-function client(flags: HttpFlags, io: CliIo): ApiClient {
+export function client(flags: HttpFlags, io: CliIo): ApiClient {
   return createApiClient({
     address: resolveHttpAddr(flags.httpAddr, io.env),
     token: flags.token ?? io.env.CONSUL_HTTP_TOKEN,
@@ -27,7 +27,7 @@ function client(flags: HttpFlags, io: CliIo): ApiClient {
 }
 
 /** Runs an action; failures print Consul's `Error …: …` line and exit 1. */
-async function guarded(what: string, action: () => Promise<void>): Promise<void> {
+export async function guarded(what: string, action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (err) {

@@ -5,6 +5,7 @@ import { CliExit } from './exit.js';
 import { registerIntentionCommands } from './intention-commands.js';
 import { registerAgentCommand } from './agent-command.js';
 import { registerDevCommand } from './dev-command.js';
+import { registerCaCommands } from './ca-commands.js';
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIo): Command {
   registerAgentCommand(program, io);
   registerDevCommand(program, io);
   registerIntentionCommands(program, io);
+  registerCaCommands(program, io);
   return program;
 }
 

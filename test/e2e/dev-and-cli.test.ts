@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -129,6 +129,25 @@ describe('trellis dev and the intention CLI, end to end', () => {
     const unreachable = await cli(['intention', 'list', '-http-addr', '127.0.0.1:1']);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /Error listing intentions: Error connecting to the agent at http:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('trellis ca roots and trellis connect ca leaf give what openssl verifies through dc2\'s intermediate', async () => {
+    const roots = await cli(['ca', 'roots', '-http-addr', dc2]);
+    assert.equal(roots.code, 0, roots.stderr);
+    const doc = JSON.parse(roots.stdout) as { TrustDomain: string; ActiveRootID: string; Roots: Array<{ RootCert: string }> };
+    const atDc1 = JSON.parse((await cli(['ca', 'roots', '-http-addr', dc1])).stdout) as typeof doc;
+    assert.equal(doc.TrustDomain, atDc1.TrustDomain);
+    assert.equal(doc.ActiveRootID, atDc1.ActiveRootID);
+    const out = join(makeTempDir('trellis-e2e-leaf-'), 'certs');
+    const leaf = await waitFor(async () => {
+      const r = await cli(['connect', 'ca', 'leaf', 'web', '-out-dir', out, '-http-addr', dc2]);
+      return r.code === 0 ? r : undefined;
+    }, { timeoutMs: 20_000 });
+    assert.match(leaf.stdout, new RegExp(`spiffe://${doc.TrustDomain.replace(/\./g, '\\.')}/ns/default/dc/dc2/svc/web`));
+    assert.equal(statSync(join(out, 'web-key.pem')).mode & 0o777, 0o600);
+    writeFileSync(join(out, 'root.pem'), doc.Roots[0]!.RootCert);
+    const verified = await run('openssl', ['verify', '-CAfile', join(out, 'root.pem'), '-untrusted', join(out, 'web-chain.pem'), join(out, 'web.pem')]);
+    assert.match(verified.stdout, /web\.pem: OK/);
   });
 
   it('with dc1\'s nats-server frozen, dc2 still answers and writes fail with 503 within 2 s; thawed, it catches up', async () => {
