@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { CARootRow, CAStateRow } from '../../events/index.js';
-import type { LeafCertificate } from '../../ca/index.js';
+import { DEFAULT_TTLS, type LeafCertificate } from '../../ca/index.js';
 import { goTime } from '../../intentions/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
 import type { ApiContext } from '../server.js';
@@ -53,6 +53,29 @@ export function registerConnectCaRoutes(app: FastifyInstance, ctx: ApiContext): 
   // Consul serves the same document from the servers and from the agent's cache.
   app.get('/v1/connect/ca/roots', roots);
   app.get('/v1/agent/connect/ca/roots', roots);
+
+  // The effective configuration, in Consul's shape (changing it, and rotation, come with issue 4's PUT).
+  app.get('/v1/connect/ca/configuration', async (request, reply) => {
+    const state = view.caState();
+    const active = state ? [...view.caRoots()].find((r) => r.ID === state.ActiveRootID) : undefined;
+    const index = state?.ModifyIndex ?? view.tableIndex('ca_roots');
+    setQueryMeta(reply, index);
+    return {
+      Provider: 'consul',
+      Config: {
+        // As Consul stores and returns its defaults: the configured strings.
+        LeafCertTTL: `${DEFAULT_TTLS.leafMs / 3_600_000}h`,
+        IntermediateCertTTL: `${DEFAULT_TTLS.intermediateMs / 3_600_000}h`,
+        RootCertTTL: `${DEFAULT_TTLS.rootMs / 3_600_000}h`,
+        PrivateKeyType: active?.PrivateKeyType ?? 'ec',
+        PrivateKeyBits: active?.PrivateKeyBits ?? 256,
+      },
+      State: null,
+      ForceWithoutCrossSigning: false,
+      CreateIndex: state?.CreateIndex ?? 0,
+      ModifyIndex: state?.ModifyIndex ?? 0,
+    };
+  });
 
   app.get('/v1/agent/connect/ca/leaf/:service', async (request, reply) => {
     const { index, waitMs } = parseBlockingParams(request.query as Record<string, unknown>);

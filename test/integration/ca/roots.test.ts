@@ -76,6 +76,15 @@ describe('Connect CA roots across datacenters', () => {
     }
   });
 
+  it('reports the effective CA configuration in Consul\'s shape at every datacenter', async () => {
+    for (const dc of ['dc1', 'dc2']) {
+      const res = await http(cluster.agent(dc).httpUrl, 'GET', '/v1/connect/ca/configuration');
+      assert.equal(res.status, 200);
+      assert.deepEqual((res.body as { Provider: string; Config: unknown }).Provider, 'consul');
+      assert.deepEqual((res.body as { Config: unknown }).Config, { LeafCertTTL: '72h', IntermediateCertTTL: '8760h', RootCertTTL: '87600h', PrivateKeyType: 'ec', PrivateKeyBits: 256 });
+    }
+  });
+
   it('roots are a blocking query: a wait returns at its time with the same index', async () => {
     const first = await http(cluster.agent('dc2').httpUrl, 'GET', '/v1/connect/ca/roots');
     const index = first.headers.get('x-consul-index');
