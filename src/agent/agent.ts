@@ -16,7 +16,8 @@ import { buildApi, type ForwardedResponse } from '../api/index.js';
 import type { AgentConfig } from './config.js';
 import { connectNats } from './nats-connect.js';
 import { bootstrapCa, caKeyStore } from './ca-bootstrap.js';
-import { createCertificateAuthority, createLeafSigner, type CertificateAuthority } from '../ca/index.js';
+import { createCertificateAuthority, createLeafSigner, parseCaConfigurationBody, type CertificateAuthority } from '../ca/index.js';
+import { startCaMaintenance } from './ca-maintenance.js';
 import { z } from 'zod';
 import { createReplicationMonitor, type ReplicationMonitor } from './replication.js';
 
@@ -123,27 +124,37 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
         if (!parsed.success) throw new TrellisError('E_VALIDATION', 'CSR refused: the request must be {csr: <PEM>}');
         return authority.signIntermediate(parsed.data.csr, caller);
       });
-    } else {
-      // Obtain (and later renew) this datacenter's intermediate; with the WAN down, keep trying.
-      let timer: NodeJS.Timeout | undefined;
-      let stopped = false;
-      const tick = () => {
-        authority.ensureIntermediate().then(
-          () => {
-            if (!stopped) timer = setTimeout(tick, 60_000);
-          },
-          (err: unknown) => {
-            log.debug({ err: errorMessage(err) }, 'no intermediate yet; retrying');
-            if (!stopped) timer = setTimeout(tick, 2_000);
-          },
-        );
-      };
-      tick();
-      cleanups.push(() => {
-        stopped = true;
-        if (timer) clearTimeout(timer);
+      // Configuration changes and rotations forwarded by secondaries: the body is validated again here.
+      rpcServer.serve('ca', 'config', async (payload, caller) => {
+        const { body, actor } = parseForwardedCaWrite(payload);
+        await authority.setConfiguration(parseCaConfigurationBody(body), `${actor}@${caller}`);
+        return true;
+      });
+      rpcServer.serve('ca', 'rotate', async (payload, caller) => {
+        const { actor } = parseForwardedCaWrite(payload);
+        return authority.rotate(`${actor}@${caller}`);
       });
     }
+    /** A CA write from a secondary goes to the primary; with the WAN down it fails fast with 503. */
+    const forwardCa = async <T>(verb: 'config' | 'rotate', payload: { body?: unknown; actor: string }): Promise<T> => {
+      try {
+        return await rpcClient.call<T>(primary, 'ca', verb, payload, { timeoutMs: Math.max(forwardTimeoutMs, 15_000) });
+      } catch (err) {
+        if (err instanceof RpcUnreachableError) {
+          throw new TrellisError('E_PRIMARY_UNREACHABLE', `primary datacenter ${primary} is unreachable (${err.reason}): the CA change was not applied`, { cause: err });
+        }
+        throw err;
+      }
+    };
+    const caApi = {
+      async setConfiguration(body: unknown, actor: string) {
+        // Bad input is refused here, WAN or not; the primary checks again.
+        const request = parseCaConfigurationBody(body);
+        if (isPrimary) await authority.setConfiguration(request, actor);
+        else await forwardCa<boolean>('config', { body, actor });
+      },
+      rotate: (actor: string) => (isPrimary ? authority.rotate(actor) : forwardCa<{ rootId: string; index: number }>('rotate', { actor })),
+    };
     const intentions = createIntentionService({
       datacenter,
       primary,
@@ -172,6 +183,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
 
     const leafSigner = createLeafSigner({ datacenter, signer: () => authority.signer() });
     cleanups.push(() => leafSigner.close());
+    cleanups.push(startCaMaintenance({ isPrimary, authority, leafSigner, view, logger: log }));
 
     const replication = createReplicationMonitor({ datacenter, primary, jsm, view, projector: () => projector.status(), logger: log, registry });
     cleanups.push(() => replication.stop());
@@ -195,7 +207,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       logger: log,
       registry,
       intentions: { view, service: intentions, defaultAllow: config.defaultIntentionPolicy === 'allow' },
-      ca: { view, leaf: (service, minIndex, waitMs, signal) => leafSigner.leaf(service, minIndex, waitMs, signal) },
+      ca: { view, leaf: (service, minIndex, waitMs, signal) => leafSigner.leaf(service, minIndex, waitMs, signal), ...caApi, status: () => authority.status() },
       replication: () => replication.status(),
       appliedIndex: { current: () => view.appliedSeq(), wait: (minIndex, waitMs, signal) => view.waitForApplied(minIndex, waitMs, signal) },
       forwardRead,
@@ -228,6 +240,13 @@ async function startLog(eventLog: EventLog, primary: string, log: Logger): Promi
   } catch (err) {
     if (!(err instanceof TrellisError && err.code === 'E_CONFLICT')) throw err;
   }
+}
+
+/** A CA write forwarded by a secondary: `{body?, actor}`. */
+function parseForwardedCaWrite(payload: unknown): { body: unknown; actor: string } {
+  const parsed = z.strictObject({ body: z.unknown().optional(), actor: z.string().min(1).max(256) }).safeParse(payload);
+  if (!parsed.success) throw new TrellisError('E_VALIDATION', 'forwarded CA write refused: expected {body, actor}');
+  return { body: parsed.data.body, actor: parsed.data.actor };
 }
 
 /** A forwarded read is answered locally: the `dc` parameter has done its job. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
-import { createKeyStore, createRoot, decideRootCreation, readPassphraseFile, type KeyStore } from '../ca/index.js';
+import { createKeyStore, createRoot, decideRootCreation, readPassphraseFile, rootKeyName, type KeyStore } from '../ca/index.js';
 import type { Writer } from '../log/index.js';
 import type { ViewReader } from '../view/index.js';
 
@@ -37,7 +37,7 @@ export async function bootstrapCa({ keys, datacenter, writer, view, logger }: {
 }): Promise<void> {
   if (view.caState()) return;
   const root = createRoot({ now: Date.now() });
-  keys.save(`root-${root.record.SigningKeyID.replace(/:/g, '')}`, root.keyPair.privateKey);
+  keys.save(rootKeyName(root.record), root.keyPair.privateKey);
   const { result } = await writer.submit(`ca-bootstrap-${datacenter}-${root.record.ID}`, (state) => decideRootCreation(state, root, Date.now(), `agent:${datacenter}`));
   if (result === root.record.ID) logger.info({ trustDomain: root.trustDomain, rootId: root.record.ID }, 'CA initialised');
 }

@@ -1,7 +1,7 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { TrellisError } from '../common/index.js';
-import { OID, bin, der, extension, name, oid, parseDer, seq, signatureAlgorithm, smallInteger, spkiOf } from './x509.js';
+import { OID, bin, der, extension, hashOfSignatureOid, keyBits as bitsOf, name, oid, parseDer, seq, signatureScheme, smallInteger, spkiOf } from './x509.js';
 
 const { asn1 } = forge;
 type Asn1 = forge.asn1.Asn1;
@@ -22,8 +22,9 @@ export function buildCsr(commonName: string, uriSans: readonly string[], private
     spkiOf(publicKey),
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [seq([oid(OID.extensionRequest), asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SET, true, [extensions])])]),
   ]);
-  const signature = sign('sha256', der(info), privateKey);
-  const request = seq([info, signatureAlgorithm(privateKey), asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\u0000${bin(signature)}`)]);
+  const scheme = signatureScheme(privateKey);
+  const signature = sign(scheme.hash, der(info), privateKey);
+  const request = seq([info, scheme.algorithm, asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\u0000${bin(signature)}`)]);
   return `-----BEGIN CERTIFICATE REQUEST-----\n${der(request).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE REQUEST-----\n`;
 }
 
@@ -61,7 +62,7 @@ export function parseCsr(pem: string): ParsedCsr {
   } catch (err) {
     refuse('not valid DER', err);
   }
-  const [info, , signatureBits] = children(root);
+  const [info, signatureAlgorithm, signatureBits] = children(root);
   const [version, subject, spki, attributes] = children(info);
   if (!info || !subject || !spki || !signatureBits || bytesOf(version) !== '\u0000') refuse('not a PKCS#10 version 1 request');
 
@@ -72,9 +73,11 @@ export function parseCsr(pem: string): ParsedCsr {
     refuse('its public key cannot be read', err);
   }
   const sig = Buffer.from(bytesOf(signatureBits), 'binary').subarray(1);
+  const hash = hashOfSignatureOid(asn1.derToOid(bytesOf(children(signatureAlgorithm)[0])));
+  if (!hash) refuse('its signature algorithm is not ECDSA with SHA-256/384/512 or RSA with SHA-256');
   let valid: boolean;
   try {
-    valid = verify('sha256', der(info), publicKey, sig);
+    valid = verify(hash, der(info), publicKey, sig);
   } catch {
     valid = false;
   }
@@ -116,8 +119,7 @@ export function parseCsr(pem: string): ParsedCsr {
     }
   }
   const keyType = publicKey.asymmetricKeyType ?? 'unknown';
-  const details = publicKey.asymmetricKeyDetails;
-  const keyBits = keyType === 'ec' ? (details?.namedCurve === 'prime256v1' ? 256 : 0) : (details?.modulusLength ?? 0);
+  const keyBits = bitsOf(publicKey);
   return { commonName, publicKey, keyType, keyBits, uriSans, otherSans, otherExtensions };
 }
 
@@ -140,7 +142,7 @@ export function validateIntermediateCsr(pem: string, policy: IntermediateCsrPoli
   const want = `spiffe://${policy.trustDomain}`;
   if (csr.uriSans.length !== 1 || csr.uriSans[0] !== want) refuse(`it must ask for exactly one URI SAN, ${want}; it asks for ${csr.uriSans.length ? csr.uriSans.join(', ') : 'none'}`);
   if (csr.otherExtensions.length > 0) refuse(`it requests extensions the template decides (${csr.otherExtensions.join(', ')}); only subjectAltName may be requested`);
-  const keyOk = (csr.keyType === 'ec' && csr.keyBits === 256) || (csr.keyType === 'rsa' && (csr.keyBits === 2048 || csr.keyBits === 4096));
-  if (!keyOk) refuse(`its key (${csr.keyType} ${csr.keyBits || 'unknown size'}) is not EC P-256, RSA 2048 or RSA 4096`);
+  const keyOk = (csr.keyType === 'ec' && [224, 256, 384, 521].includes(csr.keyBits)) || (csr.keyType === 'rsa' && (csr.keyBits === 2048 || csr.keyBits === 4096));
+  if (!keyOk) refuse(`its key (${csr.keyType} ${csr.keyBits || 'unknown size'}) is not EC P-224/256/384/521, RSA 2048 or RSA 4096`);
   return csr;
 }

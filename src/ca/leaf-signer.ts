@@ -21,6 +21,8 @@ export interface LeafCertificate {
 export interface LeafSigner {
   /** The service's current leaf, issued now if there is none or it passed half-life; blocks per `minIndex`. */
   leaf(service: string, minIndex: number, waitMs: number, signal?: AbortSignal): Promise<LeafCertificate>;
+  /** The CA changed (a new root or intermediate): re-issue cached leaves whose signer is no longer current. */
+  refresh(): void;
   close(): void;
 }
 
@@ -42,7 +44,7 @@ export function createLeafSigner({ datacenter, signer, now = Date.now }: { datac
   let counter = 0;
 
   function issue(service: string, s: Signer): Cached {
-    const key = generateKeyPair('ec');
+    const key = generateKeyPair(s.leafKeyType, s.leafKeyBits);
     const t = now();
     const template = leafTemplate({
       trustDomain: s.trustDomain,
@@ -53,6 +55,7 @@ export function createLeafSigner({ datacenter, signer, now = Date.now }: { datac
       issuerPublicKey: s.publicKey,
       issuerNotAfter: s.notAfter,
       now: t,
+      ttlMs: s.leafTtlMs,
     });
     const pem = buildCertificate(template, s.privateKey);
     const index = ++counter + 1; // never 0 or 1: an index a client can block on
@@ -60,7 +63,8 @@ export function createLeafSigner({ datacenter, signer, now = Date.now }: { datac
     const leaf: LeafCertificate = {
       SerialNumber: colonHex(template.serial),
       CertPEM: [pem, ...s.chain].join(''),
-      PrivateKeyPEM: key.privateKey.export({ type: 'sec1', format: 'pem' }).toString(),
+      // As Consul: "EC PRIVATE KEY" (SEC 1) for EC keys, "RSA PRIVATE KEY" (PKCS#1) for RSA keys.
+      PrivateKeyPEM: key.privateKey.export({ type: key.type === 'ec' ? 'sec1' : 'pkcs1', format: 'pem' }).toString(),
       Service: service,
       ServiceURI: template.uriSans[0] ?? '',
       ValidAfter: template.notBefore.toISOString(),
@@ -87,8 +91,12 @@ export function createLeafSigner({ datacenter, signer, now = Date.now }: { datac
 
   function current(service: string): LeafCertificate {
     const s = signer();
-    if (!('privateKey' in s)) throw new TrellisError('E_UNAVAILABLE', `cannot sign leaf certificates yet: ${s.missing}`);
     const cached = cache.get(service);
+    if (!('privateKey' in s)) {
+      // No signer now (say, a secondary between intermediates with the WAN down): a leaf that is still valid is still good.
+      if (cached && now() < Date.parse(cached.leaf.ValidBefore)) return cached.leaf;
+      throw new TrellisError('E_UNAVAILABLE', `cannot sign leaf certificates yet: ${s.missing}`);
+    }
     if (cached && cached.signerCert === s.certPem && now() < cached.renewAt) return cached.leaf;
     const fresh = issue(service, s);
     if (cached) waiters.notify(service, fresh.leaf.ModifyIndex);
@@ -102,6 +110,15 @@ export function createLeafSigner({ datacenter, signer, now = Date.now }: { datac
       if (minIndex <= 0 || now1.ModifyIndex > minIndex) return now1;
       await waiters.wait(service, () => cache.get(service)?.leaf.ModifyIndex ?? 0, minIndex, waitMs, signal);
       return current(service);
+    },
+    refresh() {
+      const s = signer();
+      if (!('privateKey' in s)) return;
+      for (const [service, cached] of cache) {
+        if (cached.signerCert === s.certPem) continue;
+        const fresh = issue(service, s);
+        waiters.notify(service, fresh.leaf.ModifyIndex);
+      }
     },
     close() {
       for (const t of timers.values()) clearTimeout(t);

@@ -1,8 +1,9 @@
 import { createHash, randomInt, randomUUID, X509Certificate } from 'node:crypto';
 import type { CARootRecord, CAStateRow, TrellisEvent } from '../events/index.js';
 import { SCHEMA_VERSION } from '../events/index.js';
-import { rootTemplate, DEFAULT_TTLS } from './templates.js';
+import { crossSignTemplate, rootTemplate, DEFAULT_TTLS } from './templates.js';
 import { buildCertificate, colonHex, generateKeyPair, keyIdentifier, type KeyPair, type PrivateKeyType } from './x509.js';
+import type { KeyObject } from 'node:crypto';
 
 /** Consul's root ID: the colon-hex SHA-1 fingerprint of the certificate's DER. */
 export function certificateFingerprint(pem: string): string {
@@ -59,4 +60,37 @@ export function decideRootCreation(state: { caState(): CAStateRow | undefined },
   const existing = state.caState();
   if (existing) return { result: existing.ActiveRootID };
   return { event: { v: SCHEMA_VERSION, type: 'CARootCreated', at, by, data: { trustDomain: root.trustDomain, root: root.record } }, result: root.record.ID };
+}
+
+/** The file name (in the CA key store) of a root's private key. */
+export function rootKeyName(root: { SigningKeyID: string }): string {
+  return `root-${root.SigningKeyID.replace(/:/g, '')}`;
+}
+
+/** The next root's name: roots are numbered "trellis CA <n>", so each published root has its own subject. */
+export function nextRootName(published: Iterable<{ Name: string }>): string {
+  let highest = 0;
+  for (const r of published) {
+    const n = /^trellis CA (\d+)$/.exec(r.Name)?.[1];
+    if (n !== undefined) highest = Math.max(highest, Number(n));
+  }
+  return `trellis CA ${highest + 1}`;
+}
+
+/** The certificate in which `previous` (with its private key) cross-signs the new root. */
+export function crossSignRoot(next: NewRoot, previous: { RootCert: string; NotAfter: number }, previousKey: KeyObject): string {
+  const previousCert = new X509Certificate(previous.RootCert);
+  return buildCertificate(
+    crossSignTemplate({
+      rootCommonName: next.record.Name,
+      rootPublicKey: next.keyPair.publicKey,
+      rootNotBefore: new Date(next.record.NotBefore),
+      rootNotAfter: new Date(next.record.NotAfter),
+      trustDomain: next.trustDomain,
+      issuerCommonName: previousCert.subject.replace(/^CN=/, ''),
+      issuerPublicKey: previousCert.publicKey,
+      issuerNotAfter: new Date(previous.NotAfter),
+    }),
+    previousKey,
+  );
 }

@@ -49,6 +49,39 @@ export function rootTemplate({ trustDomain, publicKey, now, ttlMs = DEFAULT_TTLS
   };
 }
 
+export interface CrossSignTemplateInput {
+  /** The new root, as self-signed: its subject, key, validity and URI SAN are kept. */
+  readonly rootCommonName: string;
+  readonly rootPublicKey: KeyObject;
+  readonly rootNotBefore: Date;
+  readonly rootNotAfter: Date;
+  readonly trustDomain: string;
+  /** The previous root, which signs. */
+  readonly issuerCommonName: string;
+  readonly issuerPublicKey: KeyObject;
+  readonly issuerNotAfter: Date;
+}
+
+/**
+ * The previous root's signature over the new root (Consul's CrossSignCA): same subject, key and
+ * extensions as the new root, issued by the previous one, so a chain leaf → … → new root →
+ * previous root verifies for a peer that trusts only the previous root. It never outlives its issuer.
+ */
+export function crossSignTemplate(input: CrossSignTemplateInput): CertificateTemplate {
+  return {
+    serial: randomSerial(),
+    subjectCommonName: input.rootCommonName,
+    issuerCommonName: input.issuerCommonName,
+    notBefore: input.rootNotBefore,
+    notAfter: new Date(Math.min(input.rootNotAfter.getTime(), input.issuerNotAfter.getTime())),
+    subjectPublicKey: input.rootPublicKey,
+    issuerPublicKey: input.issuerPublicKey,
+    ca: true,
+    keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+    uriSans: [`spiffe://${input.trustDomain}`],
+  };
+}
+
 export interface IntermediateTemplateInput {
   readonly trustDomain: string;
   readonly datacenter: string;

@@ -13,6 +13,8 @@ const T = asn1.Type;
 export const OID = {
   ecPublicKey: '1.2.840.10045.2.1',
   ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  ecdsaWithSha384: '1.2.840.10045.4.3.3',
+  ecdsaWithSha512: '1.2.840.10045.4.3.4',
   sha256WithRsa: '1.2.840.113549.1.1.11',
   commonName: '2.5.4.3',
   basicConstraints: '2.5.29.19',
@@ -35,14 +37,27 @@ export interface KeyPair {
   readonly publicKey: KeyObject;
 }
 
-/** EC P-256 (Consul's default, bits 256) or RSA 2048/4096, as Consul's PrivateKeyType/PrivateKeyBits. */
+/** Consul's EC key sizes and the NIST curves they name. */
+export const EC_CURVES: Readonly<Record<number, string>> = { 224: 'P-224', 256: 'P-256', 384: 'P-384', 521: 'P-521' };
+/** OpenSSL's names for those curves, as `asymmetricKeyDetails.namedCurve` reports them. */
+const CURVE_BITS: Readonly<Record<string, number>> = { secp224r1: 224, prime256v1: 256, secp384r1: 384, secp521r1: 521 };
+
+/** A key's size as Consul counts it: the curve's bits for EC, the modulus length for RSA (0 when unknown). */
+export function keyBits(key: KeyObject): number {
+  const details = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'ec') return CURVE_BITS[details?.namedCurve ?? ''] ?? 0;
+  return details?.modulusLength ?? 0;
+}
+
+/** EC (Consul's default, P-256) or RSA 2048/4096, as Consul's PrivateKeyType/PrivateKeyBits. */
 export function generateKeyPair(type: PrivateKeyType = 'ec', bits = type === 'ec' ? 256 : 2048): KeyPair {
   if (type === 'ec') {
-    if (bits !== 256) throw new TrellisError('E_VALIDATION', `EC keys are P-256 here: PrivateKeyBits must be 256, not ${bits}`);
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const namedCurve = EC_CURVES[bits];
+    if (!namedCurve) throw new TrellisError('E_VALIDATION', 'EC key length must be one of (224, 256, 384, 521) bits');
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve });
     return { type, bits, privateKey, publicKey };
   }
-  if (bits !== 2048 && bits !== 4096) throw new TrellisError('E_VALIDATION', `RSA keys are 2048 or 4096 bits, not ${bits}`);
+  if (bits !== 2048 && bits !== 4096) throw new TrellisError('E_VALIDATION', 'RSA key length must be 2048 or 4096 bits');
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
   return { type, bits, privateKey, publicKey };
 }
@@ -133,10 +148,24 @@ function computeKeyIdentifier(publicKey: KeyObject): Buffer {
   return createHash('sha1').update(bits).digest();
 }
 
-export function signatureAlgorithm(key: KeyObject): Asn1 {
-  if (key.asymmetricKeyType === 'ec') return seq([oid(OID.ecdsaWithSha256)]);
-  if (key.asymmetricKeyType === 'rsa') return seq([oid(OID.sha256WithRsa), asn1.create(U, T.NULL, false, '')]);
+/**
+ * How a key signs, as Go's crypto/x509 (and so Consul) chooses by default: ECDSA with SHA-256 for
+ * P-224/P-256, SHA-384 for P-384, SHA-512 for P-521; RSA PKCS#1 v1.5 with SHA-256.
+ */
+export function signatureScheme(key: KeyObject): { readonly hash: string; readonly algorithm: Asn1 } {
+  if (key.asymmetricKeyType === 'ec') {
+    const bits = keyBits(key);
+    if (bits === 384) return { hash: 'sha384', algorithm: seq([oid(OID.ecdsaWithSha384)]) };
+    if (bits === 521) return { hash: 'sha512', algorithm: seq([oid(OID.ecdsaWithSha512)]) };
+    return { hash: 'sha256', algorithm: seq([oid(OID.ecdsaWithSha256)]) };
+  }
+  if (key.asymmetricKeyType === 'rsa') return { hash: 'sha256', algorithm: seq([oid(OID.sha256WithRsa), asn1.create(U, T.NULL, false, '')]) };
   throw new TrellisError('E_VALIDATION', `unsupported signing key type ${key.asymmetricKeyType ?? 'unknown'}`);
+}
+
+/** The digest a signature algorithm OID names (undefined: not one trellis accepts). */
+export function hashOfSignatureOid(id: string): string | undefined {
+  return { [OID.ecdsaWithSha256]: 'sha256', [OID.ecdsaWithSha384]: 'sha384', [OID.ecdsaWithSha512]: 'sha512', [OID.sha256WithRsa]: 'sha256' }[id];
 }
 
 export type KeyUsage = 'digitalSignature' | 'keyEncipherment' | 'keyCertSign' | 'cRLSign';
@@ -161,10 +190,10 @@ export interface CertificateTemplate {
   readonly uriSans: readonly string[];
 }
 
-/** Encodes a template as a TBSCertificate, signs it with the issuer's key (SHA-256), returns PEM. */
+/** Encodes a template as a TBSCertificate, signs it with the issuer's key (see signatureScheme), returns PEM. */
 export function buildCertificate(template: CertificateTemplate, issuerPrivateKey: KeyObject): string {
   const spki = spkiOf(template.subjectPublicKey);
-  const algorithm = signatureAlgorithm(issuerPrivateKey);
+  const scheme = signatureScheme(issuerPrivateKey);
   const extensions: Asn1[] = [
     extension(OID.basicConstraints, true, seq(template.ca ? [bool(true), ...(template.pathLength === undefined ? [] : [smallInteger(template.pathLength)])] : [])),
     extension(OID.keyUsage, true, namedBits(template.keyUsage.map((u) => KEY_USAGE_BIT[u]))),
@@ -183,7 +212,7 @@ export function buildCertificate(template: CertificateTemplate, issuerPrivateKey
   const tbs = seq([
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [smallInteger(2)]),
     positiveInteger(template.serial),
-    algorithm,
+    scheme.algorithm,
     name(template.issuerCommonName),
     seq([time(template.notBefore), time(template.notAfter)]),
     name(template.subjectCommonName),
@@ -191,8 +220,8 @@ export function buildCertificate(template: CertificateTemplate, issuerPrivateKey
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 3, true, [seq(extensions)]),
   ]);
   const tbsDer = der(tbs);
-  const signature = sign('sha256', tbsDer, issuerPrivateKey);
-  const certificate = seq([tbs, signatureAlgorithm(issuerPrivateKey), asn1.create(U, T.BITSTRING, false, `\u0000${bin(signature)}`)]);
+  const signature = sign(scheme.hash, tbsDer, issuerPrivateKey);
+  const certificate = seq([tbs, signatureScheme(issuerPrivateKey).algorithm, asn1.create(U, T.BITSTRING, false, `\u0000${bin(signature)}`)]);
   const b64 = der(certificate).toString('base64');
   return `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
 }

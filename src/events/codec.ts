@@ -50,6 +50,10 @@ const ID_DATA_KEYS = new Set(['id']);
 const PRIMARY_DATA_KEYS = new Set(['primary']);
 const CA_ROOT_CREATED_KEYS = new Set(['trustDomain', 'root']);
 const INTERMEDIATE_KEYS = new Set(['datacenter', 'certificate', 'serial', 'rootId', 'notAfter']);
+const CONFIG_SET_KEYS = new Set(['config']);
+const ROTATED_KEYS = new Set(['root', 'previousRootId', 'config']);
+const PRUNED_KEYS = new Set(['rootIds']);
+const CONFIG_KEYS = new Set(['LeafCertTTL', 'IntermediateCertTTL', 'RootCertTTL', 'PrivateKeyType', 'PrivateKeyBits', 'CSRMaxPerSecond']);
 const ROOT_KEYS = new Set(['ID', 'Name', 'SerialNumber', 'SigningKeyID', 'NotBefore', 'NotAfter', 'RootCert', 'IntermediateCerts', 'PrivateKeyType', 'PrivateKeyBits']);
 
 function checkRoot(v: unknown): void {
@@ -65,6 +69,16 @@ function checkRoot(v: unknown): void {
   num(v, 'PrivateKeyBits', p, true);
   // The log carries public material only: a private key here is refused outright.
   if (/PRIVATE KEY/.test(String(v.RootCert)) || v.IntermediateCerts.some((c) => /PRIVATE KEY/.test(String(c)))) fail(`${p}RootCert`, 'contains a private key');
+}
+
+function checkConfig(v: unknown): void {
+  const p = 'data.config.';
+  if (!isObj(v)) fail('data.config', 'expected an object');
+  onlyKeys(v, CONFIG_KEYS, 'data.config');
+  for (const k of ['LeafCertTTL', 'IntermediateCertTTL', 'RootCertTTL']) str(v, k, p, true);
+  if (v.PrivateKeyType !== 'ec' && v.PrivateKeyType !== 'rsa') fail(`${p}PrivateKeyType`, 'expected "ec" or "rsa"');
+  num(v, 'PrivateKeyBits', p, true);
+  num(v, 'CSRMaxPerSecond', p);
 }
 
 function checkRecord(v: unknown): IntentionRecord {
@@ -118,6 +132,22 @@ function checkEvent(raw: unknown): TrellisEvent {
       onlyKeys(data, CA_ROOT_CREATED_KEYS, 'data');
       str(data, 'trustDomain', 'data.', true);
       checkRoot(data.root);
+      break;
+    case 'CAConfigSet':
+      onlyKeys(data, CONFIG_SET_KEYS, 'data');
+      checkConfig(data.config);
+      break;
+    case 'CARootRotated':
+      onlyKeys(data, ROTATED_KEYS, 'data');
+      str(data, 'previousRootId', 'data.', true);
+      checkRoot(data.root);
+      if (data.config !== undefined) checkConfig(data.config);
+      break;
+    case 'CARootsPruned':
+      onlyKeys(data, PRUNED_KEYS, 'data');
+      if (!Array.isArray(data.rootIds) || data.rootIds.length === 0 || !data.rootIds.every((id) => typeof id === 'string' && id.length > 0)) {
+        fail('data.rootIds', 'expected a non-empty array of root ids');
+      }
       break;
     default:
       fail('type', `unknown event type ${JSON.stringify(raw.type)}`);

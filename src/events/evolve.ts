@@ -1,7 +1,9 @@
-import type { CARootRecord, IntentionRecord, IntentionRow, TrellisEvent } from './types.js';
+import { DEFAULT_CA_CONFIG, type CAConfigRecord, type CARootRecord, type IntentionRecord, type IntentionRow, type TrellisEvent } from './types.js';
 
 /** A CA root as the view holds it. */
 export interface CARootRow extends CARootRecord {
+  /** Epoch milliseconds when a rotation made another root active (0 while it is the active one). */
+  readonly RotatedOutAt: number;
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
 }
@@ -10,6 +12,7 @@ export interface CARootRow extends CARootRecord {
 export interface CAStateRow {
   readonly TrustDomain: string;
   readonly ActiveRootID: string;
+  readonly Config: CAConfigRecord;
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
 }
@@ -32,6 +35,7 @@ export type ViewChange =
   | { readonly table: 'intentions'; readonly op: 'put'; readonly key: string; readonly row: IntentionRow }
   | { readonly table: 'intentions'; readonly op: 'delete'; readonly key: string }
   | { readonly table: 'ca_roots'; readonly op: 'put'; readonly key: string; readonly row: CARootRow }
+  | { readonly table: 'ca_roots'; readonly op: 'delete'; readonly key: string }
   | { readonly table: 'ca_state'; readonly op: 'put'; readonly key: typeof CA_STATE_KEY; readonly row: CAStateRow }
   | { readonly table: 'ca_intermediates'; readonly op: 'put'; readonly key: string; readonly row: IntermediateRow };
 
@@ -42,6 +46,7 @@ export const VIEW_TABLES: readonly ViewTable[] = ['intentions', 'ca_roots', 'ca_
 export interface EvolveState {
   intention(id: string): IntentionRow | undefined;
   caState(): CAStateRow | undefined;
+  caRoot(id: string): CARootRow | undefined;
 }
 
 /** Rows are built field by field in one order: fast, and the same bytes on every replay. */
@@ -64,7 +69,7 @@ function row(r: IntentionRecord, createdAt: number, createIndex: number, modifyI
   };
 }
 
-function rootRow(r: CARootRecord, seq: number): CARootRow {
+function rootRow(r: CARootRecord, seq: number, rotatedOutAt = 0, createIndex = seq): CARootRow {
   return {
     ID: r.ID,
     Name: r.Name,
@@ -76,8 +81,20 @@ function rootRow(r: CARootRecord, seq: number): CARootRow {
     IntermediateCerts: r.IntermediateCerts,
     PrivateKeyType: r.PrivateKeyType,
     PrivateKeyBits: r.PrivateKeyBits,
-    CreateIndex: seq,
+    RotatedOutAt: rotatedOutAt,
+    CreateIndex: createIndex,
     ModifyIndex: seq,
+  };
+}
+
+function configOf(c: CAConfigRecord): CAConfigRecord {
+  return {
+    LeafCertTTL: c.LeafCertTTL,
+    IntermediateCertTTL: c.IntermediateCertTTL,
+    RootCertTTL: c.RootCertTTL,
+    PrivateKeyType: c.PrivateKeyType,
+    PrivateKeyBits: c.PrivateKeyBits,
+    CSRMaxPerSecond: c.CSRMaxPerSecond,
   };
 }
 
@@ -118,8 +135,41 @@ export function evolve(state: EvolveState, seq: number, event: TrellisEvent): Vi
       const root = rootRow(event.data.root, seq);
       return [
         { table: 'ca_roots', op: 'put', key: root.ID, row: root },
-        { table: 'ca_state', op: 'put', key: CA_STATE_KEY, row: { TrustDomain: event.data.trustDomain, ActiveRootID: root.ID, CreateIndex: seq, ModifyIndex: seq } },
+        {
+          table: 'ca_state',
+          op: 'put',
+          key: CA_STATE_KEY,
+          row: { TrustDomain: event.data.trustDomain, ActiveRootID: root.ID, Config: { ...DEFAULT_CA_CONFIG, PrivateKeyType: root.PrivateKeyType, PrivateKeyBits: root.PrivateKeyBits }, CreateIndex: seq, ModifyIndex: seq },
+        },
       ];
+    }
+    case 'CAConfigSet': {
+      const before = state.caState();
+      if (!before) return [];
+      return [{ table: 'ca_state', op: 'put', key: CA_STATE_KEY, row: { ...before, Config: configOf(event.data.config), ModifyIndex: seq } }];
+    }
+    case 'CARootRotated': {
+      // Only a rotation away from the root that is active now applies: a stale one is a no-op.
+      const before = state.caState();
+      const previous = state.caRoot(event.data.previousRootId);
+      if (!before || !previous || before.ActiveRootID !== previous.ID || state.caRoot(event.data.root.ID)) return [];
+      const root = rootRow(event.data.root, seq);
+      return [
+        { table: 'ca_roots', op: 'put', key: previous.ID, row: rootRow(previous, seq, event.at, previous.CreateIndex) },
+        { table: 'ca_roots', op: 'put', key: root.ID, row: root },
+        {
+          table: 'ca_state',
+          op: 'put',
+          key: CA_STATE_KEY,
+          row: { ...before, ActiveRootID: root.ID, Config: configOf(event.data.config ?? before.Config), ModifyIndex: seq },
+        },
+      ];
+    }
+    case 'CARootsPruned': {
+      const active = state.caState()?.ActiveRootID;
+      const changes: ViewChange[] = [];
+      for (const id of event.data.rootIds) if (id !== active && state.caRoot(id)) changes.push({ table: 'ca_roots', op: 'delete', key: id });
+      return changes;
     }
   }
 }

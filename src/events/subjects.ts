@@ -19,6 +19,12 @@ export function eventSubject(event: TrellisEvent): string {
       return `${EVENTS_SUBJECT_PREFIX}.ca.root`;
     case 'IntermediateIssued':
       return `${EVENTS_SUBJECT_PREFIX}.ca.intermediate.${event.data.datacenter}`;
+    case 'CAConfigSet':
+      return `${EVENTS_SUBJECT_PREFIX}.ca.config`;
+    case 'CARootRotated':
+      return `${EVENTS_SUBJECT_PREFIX}.ca.rotated`;
+    case 'CARootsPruned':
+      return `${EVENTS_SUBJECT_PREFIX}.ca.pruned`;
   }
 }
 

@@ -71,6 +71,30 @@ export interface CARootRecord {
   readonly PrivateKeyBits: number;
 }
 
+/**
+ * The CA configuration as Consul's `Config` map holds it for the built-in provider: durations as
+ * the Go duration strings they were given in, key type and size for new roots and intermediates.
+ */
+export interface CAConfigRecord {
+  readonly LeafCertTTL: string;
+  readonly IntermediateCertTTL: string;
+  readonly RootCertTTL: string;
+  readonly PrivateKeyType: 'ec' | 'rsa';
+  readonly PrivateKeyBits: number;
+  /** CSRs the primary signs per second (Consul's CSRMaxPerSecond; 0: the agent's csr_max_per_second). */
+  readonly CSRMaxPerSecond: number;
+}
+
+/** Consul's defaults for the built-in CA. */
+export const DEFAULT_CA_CONFIG: CAConfigRecord = {
+  LeafCertTTL: '72h',
+  IntermediateCertTTL: '8760h',
+  RootCertTTL: '87600h',
+  PrivateKeyType: 'ec',
+  PrivateKeyBits: 256,
+  CSRMaxPerSecond: 0,
+};
+
 /** The primary's first root: it also fixes the trust domain (`<uuid>.consul`). */
 export type CARootCreated = Envelope<'CARootCreated', { readonly trustDomain: string; readonly root: CARootRecord }>;
 
@@ -80,10 +104,34 @@ export type IntermediateIssued = Envelope<
   { readonly datacenter: string; readonly certificate: string; readonly serial: string; readonly rootId: string; readonly notAfter: number }
 >;
 
-export type TrellisEvent = LogStarted | IntentionCreated | IntentionUpdated | IntentionDeleted | CARootCreated | IntermediateIssued;
+/** A CA configuration change that keeps the active root (TTLs, CSR rate). */
+export type CAConfigSet = Envelope<'CAConfigSet', { readonly config: CAConfigRecord }>;
+
+/**
+ * A new active root. Its `IntermediateCerts` carry the certificate in which the previous root
+ * cross-signs it, so leaves under the new root verify for anyone still trusting only the old one.
+ * The previous root stays published (rotated out at `at`) until CARootsPruned. `config` is present
+ * when a configuration change (key type or size) caused the rotation.
+ */
+export type CARootRotated = Envelope<'CARootRotated', { readonly root: CARootRecord; readonly previousRootId: string; readonly config?: CAConfigRecord }>;
+
+/** Rotated-out roots withdrawn after 2 × LeafCertTTL: no leaf they signed is still valid. */
+export type CARootsPruned = Envelope<'CARootsPruned', { readonly rootIds: readonly string[] }>;
+
+export type TrellisEvent = LogStarted | IntentionCreated | IntentionUpdated | IntentionDeleted | CARootCreated | IntermediateIssued | CAConfigSet | CARootRotated | CARootsPruned;
 export type EventType = TrellisEvent['type'];
 
-export const EVENT_TYPES: readonly EventType[] = ['LogStarted', 'IntentionCreated', 'IntentionUpdated', 'IntentionDeleted', 'CARootCreated', 'IntermediateIssued'];
+export const EVENT_TYPES: readonly EventType[] = [
+  'LogStarted',
+  'IntentionCreated',
+  'IntentionUpdated',
+  'IntentionDeleted',
+  'CARootCreated',
+  'IntermediateIssued',
+  'CAConfigSet',
+  'CARootRotated',
+  'CARootsPruned',
+];
 
 /** An event as read back from the stream, with its stream sequence. */
 export interface StoredEvent {

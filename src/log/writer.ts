@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { TrellisError, errorMessage, isTrellisError, type Logger } from '../common/index.js';
-import { CA_STATE_KEY, evolve, type CAStateRow, type IntentionRow, type TrellisEvent, type ViewChange } from '../events/index.js';
+import { CA_STATE_KEY, evolve, type CARootRow, type CAStateRow, type IntentionRow, type TrellisEvent, type ViewChange } from '../events/index.js';
 import type { ViewReader } from '../view/index.js';
 import type { EventLog } from './event-log.js';
 
@@ -9,6 +9,7 @@ export interface WriterState {
   intention(id: string): IntentionRow | undefined;
   intentionByPair(sourceNS: string, sourceName: string, destinationNS: string, destinationName: string): IntentionRow | undefined;
   caState(): CAStateRow | undefined;
+  caRoot(id: string): CARootRow | undefined;
 }
 
 /** A decision: the event to append (none for a no-op) and what to answer once it is applied. */
@@ -63,10 +64,12 @@ function createOverlay(view: ViewReader) {
   const rows = new Map<string, IntentionRow | null>();
   const pairs = new Map<string, string | null>();
   let ca: CAStateRow | undefined;
+  const roots = new Map<string, CARootRow | null>();
   const get = (id: string): IntentionRow | undefined => (rows.has(id) ? (rows.get(id) ?? undefined) : view.intention(id));
   const state: WriterState = {
     intention: get,
     caState: () => ca ?? view.caState(),
+    caRoot: (id) => (roots.has(id) ? (roots.get(id) ?? undefined) : view.caRoot(id)),
     intentionByPair(sns, sn, dns, dn) {
       const key = pairKey({ SourceNS: sns, SourceName: sn, DestinationNS: dns, DestinationName: dn });
       if (pairs.has(key)) {
@@ -86,6 +89,10 @@ function createOverlay(view: ViewReader) {
         if (change.key === CA_STATE_KEY) ca = change.row;
         return;
       }
+      if (change.table === 'ca_roots') {
+        roots.set(change.key, change.op === 'put' ? change.row : null);
+        return;
+      }
       if (change.table !== 'intentions') return; // no decision reads other tables yet
       const id = change.key;
       const before = get(id);
@@ -101,6 +108,7 @@ function createOverlay(view: ViewReader) {
       rows.clear();
       pairs.clear();
       ca = undefined;
+      roots.clear();
     },
   };
 }

@@ -27,6 +27,7 @@ export interface ViewReader {
   /** The CA's trust domain and active root, once the primary created its first root. */
   caState(): CAStateRow | undefined;
   caRoots(): IterableIterator<CARootRow>;
+  caRoot(id: string): CARootRow | undefined;
   /** A datacenter's current intermediate certificate, as the primary issued it. */
   intermediate(datacenter: string): IntermediateRow | undefined;
 }
@@ -140,6 +141,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     intentionCount: () => rows.size,
     caState: () => tableRows('ca_state').get(CA_STATE_KEY) as CAStateRow | undefined,
     caRoots: () => (tableRows('ca_roots') as Map<string, CARootRow>).values(),
+    caRoot: (id) => tableRows('ca_roots').get(id) as CARootRow | undefined,
     intermediate: (dc) => tableRows('ca_intermediates').get(dc) as IntermediateRow | undefined,
 
     async applyBatch(events) {
@@ -161,6 +163,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
       const state = {
         intention: (id: string) => read('intentions', id) as IntentionRow | undefined,
         caState: () => read('ca_state', CA_STATE_KEY) as CAStateRow | undefined,
+        caRoot: (id: string) => read('ca_roots', id) as CARootRow | undefined,
       };
       let expected = checkpoint + 1;
       for (const { seq, event } of events) {

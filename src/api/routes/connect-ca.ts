@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { CARootRow, CAStateRow } from '../../events/index.js';
-import { DEFAULT_TTLS, type LeafCertificate } from '../../ca/index.js';
+import { toConsulCaConfiguration, type CaStatus, type LeafCertificate } from '../../ca/index.js';
 import { goTime } from '../../intentions/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
+import { actorOf } from '../actor.js';
 import type { ApiContext } from '../server.js';
 
 /** What the CA routes read. */
@@ -15,7 +16,13 @@ export interface CaApi {
   };
   /** This datacenter's leaf for a service, signed locally (blocking on the leaf's index). */
   readonly leaf: (service: string, minIndex: number, waitMs: number, signal?: AbortSignal) => Promise<LeafCertificate>;
+  /** Validates a `PUT /v1/connect/ca/configuration` body and applies it at the primary (forwarded from a secondary). */
+  readonly setConfiguration: (body: unknown, actor: string) => Promise<void>;
+  /** Rotates to a new root of the configured type, cross-signed by the current one (at the primary). */
+  readonly rotate: (actor: string) => Promise<{ readonly rootId: string; readonly index: number }>;
+  readonly status: () => CaStatus;
 }
+
 
 /** A root as Consul's `/v1/connect/ca/roots` returns it. */
 function toConsulRoot(row: CARootRow, activeId: string | undefined): Record<string, unknown> {
@@ -54,28 +61,26 @@ export function registerConnectCaRoutes(app: FastifyInstance, ctx: ApiContext): 
   app.get('/v1/connect/ca/roots', roots);
   app.get('/v1/agent/connect/ca/roots', roots);
 
-  // The effective configuration, in Consul's shape (changing it, and rotation, come with issue 4's PUT).
-  app.get('/v1/connect/ca/configuration', async (request, reply) => {
+  // The effective configuration, in Consul's shape.
+  app.get('/v1/connect/ca/configuration', async (_request, reply) => {
     const state = view.caState();
-    const active = state ? [...view.caRoots()].find((r) => r.ID === state.ActiveRootID) : undefined;
-    const index = state?.ModifyIndex ?? view.tableIndex('ca_roots');
-    setQueryMeta(reply, index);
-    return {
-      Provider: 'consul',
-      Config: {
-        // As Consul stores and returns its defaults: the configured strings.
-        LeafCertTTL: `${DEFAULT_TTLS.leafMs / 3_600_000}h`,
-        IntermediateCertTTL: `${DEFAULT_TTLS.intermediateMs / 3_600_000}h`,
-        RootCertTTL: `${DEFAULT_TTLS.rootMs / 3_600_000}h`,
-        PrivateKeyType: active?.PrivateKeyType ?? 'ec',
-        PrivateKeyBits: active?.PrivateKeyBits ?? 256,
-      },
-      State: null,
-      ForceWithoutCrossSigning: false,
-      CreateIndex: state?.CreateIndex ?? 0,
-      ModifyIndex: state?.ModifyIndex ?? 0,
-    };
+    setQueryMeta(reply, state?.ModifyIndex ?? view.tableIndex('ca_roots'));
+    return toConsulCaConfiguration(state);
   });
+
+  // As Consul: the whole configuration is replaced; a new key type or size rotates the root.
+  app.put('/v1/connect/ca/configuration', async (request, reply) => {
+    await ctx.ca.setConfiguration(request.body, actorOf(request.headers));
+    return reply.code(200).send();
+  });
+
+  // trellis's own: rotate to a fresh root without changing the configuration (`trellis ca rotate`).
+  const rotate = async (request: { headers: Record<string, unknown> }) => {
+    const { rootId, index } = await ctx.ca.rotate(actorOf(request.headers));
+    return { ActiveRootID: rootId, Index: index };
+  };
+  app.put('/v1/trellis/ca/rotate', rotate);
+  app.post('/v1/trellis/ca/rotate', rotate);
 
   app.get('/v1/agent/connect/ca/leaf/:service', async (request, reply) => {
     const { index, waitMs } = parseBlockingParams(request.query as Record<string, unknown>);

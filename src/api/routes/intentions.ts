@@ -12,6 +12,7 @@ import {
   type IntentionService,
 } from '../../intentions/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
+import { actorOf } from '../actor.js';
 import type { ApiContext } from '../server.js';
 
 /** What the intention routes need: the view to read, the service to write, the default policy. */
@@ -32,9 +33,6 @@ function required(query: Query, name: string): string {
   return value;
 }
 
-function actorOf(headers: Record<string, unknown>): string {
-  return typeof headers['x-consul-token'] === 'string' && headers['x-consul-token'] !== '' ? 'token' : 'anonymous';
-}
 
 export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { view, service, defaultAllow } = ctx.intentions;

@@ -11,7 +11,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     const { index, waitMs } = parseBlockingParams(request.query as Record<string, unknown>);
     const at = index > 0 ? await ctx.appliedIndex.wait(index, waitMs, clientGoneSignal(reply)) : ctx.appliedIndex.current();
     setQueryMeta(reply, at);
-    return ctx.replication();
+    return { ...ctx.replication(), CA: ctx.ca.status() };
   });
 }
 

@@ -65,8 +65,12 @@ describe('intermediate CSRs', () => {
     refused(opensslCsr({ cn: intermediateCommonName('dc2'), san: `URI:spiffe://${TD}`, ext: ['basicConstraints=critical,CA:TRUE'] }), /requests extensions the template decides \(2\.5\.29\.19\)/);
   });
 
-  it('refuses keys other than EC P-256 and RSA 2048/4096', () => {
-    refused(opensslCsr({ cn: intermediateCommonName('dc2'), san: `URI:spiffe://${TD}`, keyArgs: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'] }), /ec unknown size/);
+  it("accepts Consul's key sizes (EC P-224/256/384/521, RSA 2048/4096) and refuses others", () => {
+    const p384 = validateIntermediateCsr(opensslCsr({ cn: intermediateCommonName('dc2'), san: `URI:spiffe://${TD}`, keyArgs: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'] }), { trustDomain: TD, datacenter: 'dc2' });
+    assert.equal(p384.keyBits, 384);
+    const p521 = generateKeyPair('ec', 521);
+    assert.equal(validateIntermediateCsr(buildCsr(intermediateCommonName('dc2'), [`spiffe://${TD}`], p521.privateKey, p521.publicKey), { trustDomain: TD, datacenter: 'dc2' }).keyBits, 521);
+    refused(opensslCsr({ cn: intermediateCommonName('dc2'), san: `URI:spiffe://${TD}`, keyArgs: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:secp256k1'] }), /ec unknown size/);
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
     refused(buildCsr(intermediateCommonName('dc2'), [`spiffe://${TD}`], small.privateKey, small.publicKey), /rsa 1024/);
   });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encode } from '@msgpack/msgpack';
-import { decodeEvent, encodeEvent, evolve, type CAStateRow } from '../../../src/events/index.js';
+import { DEFAULT_CA_CONFIG, decodeEvent, encodeEvent, evolve, type CAStateRow } from '../../../src/events/index.js';
 import { isTrellisError } from '../../../src/common/index.js';
 import { caRootCreated } from '../../helpers/fixtures.js';
 
@@ -17,7 +17,7 @@ describe('CA events', () => {
   });
 
   it('the first root sets the trust domain and active root; a later "first root" changes nothing', () => {
-    const none = { intention: () => undefined, caState: (): CAStateRow | undefined => undefined };
+    const none = { intention: () => undefined, caState: (): CAStateRow | undefined => undefined, caRoot: () => undefined };
     const changes = evolve(none, 5, caRootCreated('aa:bb'));
     assert.deepEqual(
       changes.map((c) => [c.table, c.op, c.key]),
@@ -27,7 +27,7 @@ describe('CA events', () => {
       ],
     );
     const state = changes[1]?.op === 'put' && changes[1].table === 'ca_state' ? changes[1].row : undefined;
-    assert.deepEqual(state, { TrustDomain: '11111111-2222-3333-4444-555555555555.consul', ActiveRootID: 'aa:bb', CreateIndex: 5, ModifyIndex: 5 });
+    assert.deepEqual(state, { TrustDomain: '11111111-2222-3333-4444-555555555555.consul', ActiveRootID: 'aa:bb', Config: DEFAULT_CA_CONFIG, CreateIndex: 5, ModifyIndex: 5 });
     assert.deepEqual(evolve({ ...none, caState: () => state }, 6, caRootCreated('ee:ff', 'other.consul')), []);
   });
 });

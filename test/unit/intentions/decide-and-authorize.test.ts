@@ -27,6 +27,7 @@ function memoryState() {
   const state: WriterState & { apply(e: TrellisEvent | undefined): void; all(): IntentionRow[] } = {
     intention: (id) => rows.get(id),
     caState: () => undefined,
+    caRoot: () => undefined,
     intentionByPair: (sns, sn, dns, dn) =>
       [...rows.values()].find((r) => r.SourceNS === sns && r.SourceName === sn && r.DestinationNS === dns && r.DestinationName === dn),
     apply(e) {
