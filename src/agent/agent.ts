@@ -44,10 +44,12 @@ export interface AgentDeps {
   readonly catchUpTimeoutMs?: number;
   /** @default false: tests start many agents in one process */
   readonly collectProcessMetrics?: boolean;
+  /** The CA's clock (certificate validity, renewal at half-life, root pruning). @default Date.now */
+  readonly caClock?: () => number;
 }
 
 /** Starts an agent: stream or mirror, view, projector, writer (primary) or forwarding (secondary), RPC, HTTP. */
-export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1500, catchUpTimeoutMs = 30_000, collectProcessMetrics = false }: AgentDeps): Promise<Agent> {
+export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1500, catchUpTimeoutMs = 30_000, collectProcessMetrics = false, caClock = Date.now }: AgentDeps): Promise<Agent> {
   const { datacenter, primaryDatacenter: primary } = config;
   const isPrimary = datacenter === primary;
   const log = logger.child({ dc: datacenter });
@@ -116,6 +118,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       keys,
       writer,
       logger: log,
+      now: caClock,
       requestSignature: (csr) => rpcClient.call(primary, 'ca', 'sign', { csr }, { timeoutMs: 5000 }),
     });
     if (isPrimary) {
@@ -181,7 +184,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       });
     }
 
-    const leafSigner = createLeafSigner({ datacenter, signer: () => authority.signer() });
+    const leafSigner = createLeafSigner({ datacenter, signer: () => authority.signer(), now: caClock });
     cleanups.push(() => leafSigner.close());
     cleanups.push(startCaMaintenance({ isPrimary, authority, leafSigner, view, logger: log }));
 

@@ -64,6 +64,9 @@ export function createApiClient({ address, token, datacenter }: ApiClientOptions
     check: (source: string, destination: string) => call<{ Allowed: boolean }>('GET', '/v1/connect/intentions/check', { source, destination }),
     match: (by: 'source' | 'destination', name: string) => call<Record<string, ConsulIntention[]>>('GET', '/v1/connect/intentions/match', { by, name }),
     caRoots: () => call<{ ActiveRootID: string; TrustDomain: string; Roots: Array<Record<string, unknown>> }>('GET', '/v1/connect/ca/roots'),
+    caConfiguration: () => call<Record<string, unknown>>('GET', '/v1/connect/ca/configuration'),
+    setCaConfiguration: (config: unknown) => call<undefined>('PUT', '/v1/connect/ca/configuration', {}, config),
+    rotateCa: () => call<{ ActiveRootID: string; Index: number }>('PUT', '/v1/trellis/ca/rotate'),
     leaf: (service: string) =>
       call<{ SerialNumber: string; CertPEM: string; PrivateKeyPEM: string; ServiceURI: string; ValidBefore: string }>('GET', `/v1/agent/connect/ca/leaf/${encodeURIComponent(service)}`),
   };

@@ -150,6 +150,41 @@ describe('trellis dev and the intention CLI, end to end', () => {
     assert.match(verified.stdout, /web\.pem: OK/);
   });
 
+  it('trellis ca get-config, set-config (Consul\'s file format and messages) and rotate, from dc2', async () => {
+    const got = await cli(['ca', 'get-config', '-http-addr', dc2]);
+    assert.equal(got.code, 0, got.stderr);
+    const config = JSON.parse(got.stdout) as { Provider: string; Config: Record<string, unknown> };
+    assert.equal(config.Provider, 'consul');
+    assert.equal(config.Config.PrivateKeyType, 'ec');
+    const dir = makeTempDir('trellis-e2e-ca-');
+    assert.match((await cli(['ca', 'set-config', '-http-addr', dc2])).stderr, /The -config-file flag is required/);
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ Provider: 'consul', Config: { LeafCertTTL: '10m' } }));
+    const bad = await cli(['connect', 'ca', 'set-config', '-config-file', join(dir, 'bad.json'), '-http-addr', dc2]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Error setting CA configuration: Unexpected response code: 400 \(leaf cert TTL must be greater or equal than 1h0m0s\)/);
+    writeFileSync(join(dir, 'ca.json'), JSON.stringify({ ...config, Config: { ...config.Config, LeafCertTTL: '48h' } }));
+    const set = await cli(['connect', 'ca', 'set-config', '-config-file', join(dir, 'ca.json'), '-http-addr', dc2]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.stdout, 'Configuration updated!\n');
+    assert.equal((JSON.parse((await cli(['connect', 'ca', 'get-config', '-http-addr', dc1])).stdout) as typeof config).Config.LeafCertTTL, '48h');
+
+    const before = JSON.parse((await cli(['ca', 'roots', '-http-addr', dc1])).stdout) as { ActiveRootID: string };
+    const rotated = await cli(['ca', 'rotate', '-http-addr', dc2]);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, /^Rotated: the active root is now /);
+    const after = await waitFor(async () => {
+      const r = JSON.parse((await cli(['ca', 'roots', '-http-addr', dc2])).stdout) as { ActiveRootID: string; Roots: unknown[] };
+      return r.ActiveRootID !== before.ActiveRootID ? r : undefined;
+    });
+    assert.equal(after.Roots.length, 2);
+    // dc2 moves to an intermediate under the new root before the next test cuts the WAN.
+    await waitFor(async () => {
+      const res = await fetch(`${dc2}/v1/trellis/replication`);
+      const status = (await res.json()) as { CA: { SigningCertRootID: string } };
+      return status.CA.SigningCertRootID === after.ActiveRootID || undefined;
+    });
+  });
+
   it('with dc1\'s nats-server frozen, dc2 still answers and writes fail with 503 within 2 s; thawed, it catches up', async () => {
     const natsPid = manifest.datacenters[0]!.natsPid;
     process.kill(natsPid, 'SIGSTOP');

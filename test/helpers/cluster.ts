@@ -19,6 +19,8 @@ export interface TestClusterOptions {
   readonly datacenters?: readonly string[];
   readonly defaultIntentionPolicy?: 'allow' | 'deny';
   readonly logger?: Logger;
+  /** One clock for every agent's CA, so a test can move time past half-lives and TTLs. */
+  readonly caClock?: () => number;
 }
 
 /** Real nats-servers (hub + leafnodes) and one in-process agent per datacenter, HTTP on free ports. */
@@ -41,7 +43,7 @@ export async function startCluster(options: TestClusterOptions = {}): Promise<Te
       nats: { url: server.url },
       default_intention_policy: options.defaultIntentionPolicy ?? 'deny',
     });
-    const agent = await startAgent(config, { logger });
+    const agent = await startAgent(config, { logger, ...(options.caClock ? { caClock: options.caClock } : {}) });
     agents.set(dc, agent);
     return agent;
   }

@@ -21,7 +21,39 @@ const record = fc.record({
   UpdatedAt: fc.integer({ min: 0, max: 2 ** 42 }),
 });
 const envelope = { v: fc.constant(SCHEMA_VERSION), at: fc.integer({ min: 0, max: 2 ** 42 }), by: fc.string({ maxLength: 12 }) };
+const pem = fc.base64String({ minLength: 4, maxLength: 40 }).map((b) => `-----BEGIN CERTIFICATE-----\n${b}\n-----END CERTIFICATE-----\n`);
+const hexId = fc.uint8Array({ minLength: 4, maxLength: 20 }).map((b) => Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1:'));
+const root = fc.record({
+  ID: hexId,
+  Name: fc.integer({ min: 1, max: 99 }).map((n) => `trellis CA ${n}`),
+  SerialNumber: fc.integer({ min: 1, max: 2 ** 53 - 1 }),
+  SigningKeyID: hexId,
+  NotBefore: fc.integer({ min: 0, max: 2 ** 42 }),
+  NotAfter: fc.integer({ min: 0, max: 2 ** 42 }),
+  RootCert: pem,
+  IntermediateCerts: fc.array(pem, { maxLength: 2 }),
+  PrivateKeyType: fc.constantFrom('ec' as const, 'rsa' as const),
+  PrivateKeyBits: fc.constantFrom(224, 256, 384, 521, 2048, 4096),
+});
+const caConfig = fc.record({
+  LeafCertTTL: fc.constantFrom('72h', '1h', '30m0s'),
+  IntermediateCertTTL: fc.constantFrom('8760h', '24h'),
+  RootCertTTL: fc.constantFrom('87600h'),
+  PrivateKeyType: fc.constantFrom('ec' as const, 'rsa' as const),
+  PrivateKeyBits: fc.constantFrom(256, 2048),
+  CSRMaxPerSecond: fc.integer({ min: 0, max: 500 }),
+});
 const event: fc.Arbitrary<TrellisEvent> = fc.oneof(
+  fc.record({ ...envelope, type: fc.constant('LogStarted' as const), data: fc.record({ primary: name }) }),
+  fc.record({ ...envelope, type: fc.constant('CARootCreated' as const), data: fc.record({ trustDomain: fc.uuid().map((u) => `${u}.consul`), root }) }),
+  fc.record({
+    ...envelope,
+    type: fc.constant('IntermediateIssued' as const),
+    data: fc.record({ datacenter: name, certificate: pem, serial: hexId, rootId: hexId, notAfter: fc.integer({ min: 0, max: 2 ** 42 }) }),
+  }),
+  fc.record({ ...envelope, type: fc.constant('CAConfigSet' as const), data: fc.record({ config: caConfig }) }),
+  fc.record({ ...envelope, type: fc.constant('CARootRotated' as const), data: fc.record({ root, previousRootId: hexId, config: caConfig }, { requiredKeys: ['root', 'previousRootId'] }) }),
+  fc.record({ ...envelope, type: fc.constant('CARootsPruned' as const), data: fc.record({ rootIds: fc.array(hexId, { minLength: 1, maxLength: 3 }) }) }),
   fc.record({ ...envelope, type: fc.constant('IntentionCreated' as const), data: fc.record({ intention: record }) }),
   fc.record({ ...envelope, type: fc.constant('IntentionUpdated' as const), data: fc.record({ intention: record }) }),
   fc.record({ ...envelope, type: fc.constant('IntentionDeleted' as const), data: fc.record({ id: fc.uuid() }) }),
