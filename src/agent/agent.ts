@@ -46,10 +46,12 @@ export interface AgentDeps {
   readonly collectProcessMetrics?: boolean;
   /** The CA's clock (certificate validity, renewal at half-life, root pruning). @default Date.now */
   readonly caClock?: () => number;
+  /** How often a secondary checks its intermediate's half-life and the primary prunes old roots. @default 60000 */
+  readonly caCheckIntervalMs?: number;
 }
 
 /** Starts an agent: stream or mirror, view, projector, writer (primary) or forwarding (secondary), RPC, HTTP. */
-export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1500, catchUpTimeoutMs = 30_000, collectProcessMetrics = false, caClock = Date.now }: AgentDeps): Promise<Agent> {
+export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1500, catchUpTimeoutMs = 30_000, collectProcessMetrics = false, caClock = Date.now, caCheckIntervalMs = 60_000 }: AgentDeps): Promise<Agent> {
   const { datacenter, primaryDatacenter: primary } = config;
   const isPrimary = datacenter === primary;
   const log = logger.child({ dc: datacenter });
@@ -186,7 +188,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
 
     const leafSigner = createLeafSigner({ datacenter, signer: () => authority.signer(), now: caClock });
     cleanups.push(() => leafSigner.close());
-    cleanups.push(startCaMaintenance({ isPrimary, authority, leafSigner, view, logger: log }));
+    cleanups.push(startCaMaintenance({ isPrimary, authority, leafSigner, view, logger: log, intervalMs: caCheckIntervalMs }));
 
     const replication = createReplicationMonitor({ datacenter, primary, jsm, view, projector: () => projector.status(), logger: log, registry });
     cleanups.push(() => replication.stop());

@@ -37,4 +37,50 @@ describe('a secondary that starts with the WAN down', () => {
       await nats.stop();
     }
   });
+
+  it('past half-life with the WAN down, keeps signing with its intermediate and reports why; renews once the WAN returns', async () => {
+    let offset = 0;
+    const caClock = () => Date.now() + offset;
+    const nats = await startNats({ datacenters: ['dc1', 'dc2'] });
+    const dir = makeTempDir('trellis-wan-renew-');
+    const config = (dc: string) =>
+      resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0 }, nats: { url: nats.servers.get(dc)!.url } });
+    const dc1 = await startAgent(config('dc1'), { logger: silentLogger(), caClock });
+    const dc2 = await startAgent(config('dc2'), { logger: silentLogger(), caClock, caCheckIntervalMs: 300 });
+    type Ca = { Signing: boolean; SigningCertSerial: string; RenewAt: string; LastRenewalError: string | null };
+    const ca = async () => ((await http(dc2.httpUrl, 'GET', '/v1/trellis/replication')).body as { CA: Ca }).CA;
+    try {
+      const first = await waitFor(async () => {
+        const c = await ca();
+        return c.Signing ? c : undefined;
+      });
+      await nats.servers.get('dc1')!.stop();
+      offset = Date.parse(first.RenewAt) - Date.now() + 3_600_000;
+      // The maintenance loop notices half-life has passed and fails to reach the primary.
+      const during = await waitFor(async () => {
+        const c = await ca();
+        return c.LastRenewalError ? c : undefined;
+      });
+      assert.equal(during.Signing, true, 'the current intermediate keeps signing');
+      assert.equal(during.SigningCertSerial, first.SigningCertSerial);
+      assert.ok(during.LastRenewalError, 'the failed renewal is reported');
+      const leaf = await http(dc2.httpUrl, 'GET', '/v1/agent/connect/ca/leaf/renewal-check');
+      assert.equal(leaf.status, 200, leaf.text);
+      await nats.servers.get('dc1')!.restart();
+      // The maintenance loop retries every 2 s while renewal fails: no call from the test needed.
+      const renewed = await waitFor(
+        async () => {
+          const c = await ca();
+          return c.SigningCertSerial !== first.SigningCertSerial ? c : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250, message: 'dc2 did not renew its intermediate after the WAN returned' },
+      );
+      assert.equal(renewed.LastRenewalError, null);
+      assert.ok(Date.parse(renewed.RenewAt) > Date.parse(first.RenewAt));
+    } finally {
+      await dc2.stop();
+      await dc1.stop();
+      await nats.stop();
+    }
+  });
 });
