@@ -1,7 +1,7 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { TrellisError } from '../common/index.js';
-import { OID, bin, der, extension, hashOfSignatureOid, keyBits as bitsOf, name, oid, parseDer, seq, signatureScheme, smallInteger, spkiOf } from './x509.js';
+import { OID, bin, der, extension, hashOfSignatureOid, keyBits as bitsOf, name, oid, parseDer, seq, signatureScheme, smallInteger, spkiOf, toPem } from './x509.js';
 
 const { asn1 } = forge;
 type Asn1 = forge.asn1.Asn1;
@@ -25,7 +25,7 @@ export function buildCsr(commonName: string, uriSans: readonly string[], private
   const scheme = signatureScheme(privateKey);
   const signature = sign(scheme.hash, der(info), privateKey);
   const request = seq([info, scheme.algorithm, asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\u0000${bin(signature)}`)]);
-  return `-----BEGIN CERTIFICATE REQUEST-----\n${der(request).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE REQUEST-----\n`;
+  return toPem('CERTIFICATE REQUEST', der(request));
 }
 
 /** What the primary reads out of a CSR once its signature checked out. */

@@ -1,6 +1,6 @@
 // The Connect certificate authority: keys, X.509 templates (roots, intermediates, SPIFFE leaves)
 // encoded with node-forge's ASN.1 and signed with node:crypto; configuration, rotation, leaves.
-export { generateKeyPair, buildCertificate, keyIdentifier, keyBits, randomSerial, colonHex, type KeyPair, type PrivateKeyType, type CertificateTemplate, type KeyUsage } from './x509.js';
+export { generateKeyPair, generateKeyPairAsync, buildCertificate, buildCertificateAsync, keyIdentifier, keyBits, randomSerial, colonHex, type KeyPair, type PrivateKeyType, type CertificateTemplate, type KeyUsage } from './x509.js';
 export { buildCsr, parseCsr, validateIntermediateCsr, intermediateCommonName, type ParsedCsr, type IntermediateCsrPolicy } from './csr.js';
 export { createKeyStore, readPassphraseFile, type KeyStore } from './key-store.js';
 export { rootTemplate, intermediateTemplate, leafTemplate, crossSignTemplate, validateServiceName, DEFAULT_TTLS, LEAF_BACKDATE_MS } from './templates.js';

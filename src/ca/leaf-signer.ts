@@ -2,7 +2,7 @@ import { TrellisError } from '../common/index.js';
 import { createWaiters } from '../view/index.js';
 import type { Signer } from './authority.js';
 import { leafTemplate, validateServiceName } from './templates.js';
-import { buildCertificate, colonHex, generateKeyPair } from './x509.js';
+import { buildCertificateAsync, colonHex, generateKeyPairAsync } from './x509.js';
 
 /** `GET /v1/agent/connect/ca/leaf/:service`, as Consul answers it. */
 export interface LeafCertificate {
@@ -39,12 +39,16 @@ interface Cached {
  */
 export function createLeafSigner({ datacenter, signer, now = Date.now }: { datacenter: string; signer: () => Signer | { readonly missing: string }; now?: () => number }): LeafSigner {
   const cache = new Map<string, Cached>();
+  /** Issuance in progress per service: concurrent requests share one key and one signature. */
+  const issuing = new Map<string, Promise<Cached>>();
   const waiters = createWaiters<string>();
   const timers = new Map<string, NodeJS.Timeout>();
   let counter = 0;
+  let closed = false;
 
-  function issue(service: string, s: Signer): Cached {
-    const key = generateKeyPair(s.leafKeyType, s.leafKeyBits);
+  async function issue(service: string, s: Signer): Promise<Cached> {
+    // Key generation and signing run on libuv's thread pool: the event loop keeps serving meanwhile.
+    const key = await generateKeyPairAsync(s.leafKeyType, s.leafKeyBits);
     const t = now();
     const template = leafTemplate({
       trustDomain: s.trustDomain,
@@ -57,7 +61,7 @@ export function createLeafSigner({ datacenter, signer, now = Date.now }: { datac
       now: t,
       ttlMs: s.leafTtlMs,
     });
-    const pem = buildCertificate(template, s.privateKey);
+    const pem = await buildCertificateAsync(template, s.privateKey);
     const index = ++counter + 1; // never 0 or 1: an index a client can block on
     const previous = cache.get(service);
     const leaf: LeafCertificate = {
@@ -74,22 +78,39 @@ export function createLeafSigner({ datacenter, signer, now = Date.now }: { datac
     };
     const from = template.notBefore.getTime();
     const cached = { leaf, signerCert: s.certPem, renewAt: from + (template.notAfter.getTime() - from) / 2 };
+    if (closed) return cached;
     cache.set(service, cached);
+    if (previous) waiters.notify(service, index);
     // Re-issue at half-life even if nobody asks, so blocking watchers get the new one.
     clearTimeout(timers.get(service));
     const timer = setTimeout(() => {
       const current = signer();
-      if ('privateKey' in current) {
-        issue(service, current);
-        waiters.notify(service, counter + 1);
-      }
+      if ('privateKey' in current) void reissue(service, current);
     }, Math.max(1000, Math.min(cached.renewAt - now(), 2 ** 31 - 1)));
     timer.unref();
     timers.set(service, timer);
     return cached;
   }
 
-  function current(service: string): LeafCertificate {
+  /** One issuance per service at a time; a failure is logged by the caller that awaits it, or dropped for background re-issues. */
+  function reissue(service: string, s: Signer): Promise<Cached> {
+    let p = issuing.get(service);
+    if (!p) {
+      p = issue(service, s).finally(() => issuing.delete(service));
+      issuing.set(service, p);
+      // The signer may have changed while this one was signing: the leaf it made is then stale already.
+      p.then(
+        (made) => {
+          const latest = signer();
+          if (!closed && 'privateKey' in latest && latest.certPem !== made.signerCert) void reissue(service, latest);
+        },
+        () => undefined,
+      );
+    }
+    return p;
+  }
+
+  async function current(service: string): Promise<LeafCertificate> {
     const s = signer();
     const cached = cache.get(service);
     if (!('privateKey' in s)) {
@@ -98,15 +119,13 @@ export function createLeafSigner({ datacenter, signer, now = Date.now }: { datac
       throw new TrellisError('E_UNAVAILABLE', `cannot sign leaf certificates yet: ${s.missing}`);
     }
     if (cached && cached.signerCert === s.certPem && now() < cached.renewAt) return cached.leaf;
-    const fresh = issue(service, s);
-    if (cached) waiters.notify(service, fresh.leaf.ModifyIndex);
-    return fresh.leaf;
+    return (await reissue(service, s)).leaf;
   }
 
   return {
     async leaf(service, minIndex, waitMs, signal) {
       validateServiceName(service);
-      const now1 = current(service);
+      const now1 = await current(service);
       if (minIndex <= 0 || now1.ModifyIndex > minIndex) return now1;
       await waiters.wait(service, () => cache.get(service)?.leaf.ModifyIndex ?? 0, minIndex, waitMs, signal);
       return current(service);
@@ -114,13 +133,10 @@ export function createLeafSigner({ datacenter, signer, now = Date.now }: { datac
     refresh() {
       const s = signer();
       if (!('privateKey' in s)) return;
-      for (const [service, cached] of cache) {
-        if (cached.signerCert === s.certPem) continue;
-        const fresh = issue(service, s);
-        waiters.notify(service, fresh.leaf.ModifyIndex);
-      }
+      for (const [service, cached] of cache) if (cached.signerCert !== s.certPem) void reissue(service, s);
     },
     close() {
+      closed = true;
       for (const t of timers.values()) clearTimeout(t);
       waiters.closeAll();
     },
