@@ -125,7 +125,13 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
   });
 
   app.post('/v1/agent/connect/authorize', async (request) => {
+    // Every published root shares the trust domain (rotation keeps it), so one domain covers them all.
     const trustDomain = ctx.ca.view.caState()?.TrustDomain;
-    return authorize(view, request.body, { defaultAllow, ...(trustDomain ? { trustDomains: [trustDomain] } : {}) });
+    // Consul's words; a 503 rather than its 500, because it passes as soon as the CA state replicates.
+    if (!trustDomain) {
+      authorize(view, request.body, { defaultAllow }); // bad input is still a 400 first, as in Consul
+      throw new TrellisError('E_UNAVAILABLE', 'Connect CA not bootstrapped yet');
+    }
+    return authorize(view, request.body, { defaultAllow, trustDomains: [trustDomain] });
   });
 }

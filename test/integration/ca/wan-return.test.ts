@@ -21,6 +21,11 @@ describe('a secondary that starts with the WAN down', () => {
       const early = await http(dc2.httpUrl, 'GET', '/v1/agent/connect/ca/leaf/web');
       assert.equal(early.status, 503);
       assert.match(early.text, /cannot sign leaf certificates yet/);
+      // Without the CA state, authorize cannot check trust domains: Consul's words, bad input still a 400.
+      const authz = await http(dc2.httpUrl, 'POST', '/v1/agent/connect/authorize', { Target: 'db', ClientCertURI: 'spiffe://x.consul/ns/default/dc/dc2/svc/web' });
+      assert.equal(authz.status, 503);
+      assert.equal(authz.text, 'Connect CA not bootstrapped yet');
+      assert.equal((await http(dc2.httpUrl, 'POST', '/v1/agent/connect/authorize', { ClientCertURI: 'spiffe://x.consul/ns/default/dc/dc2/svc/web' })).status, 400);
       await nats.servers.get('dc1')!.restart();
       const leaf = await waitFor(
         async () => {
