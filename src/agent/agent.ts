@@ -111,7 +111,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       const primaryWriter = createWriter({ log: eventLog, view, logger: log, registry });
       writer = primaryWriter;
       cleanups.push(() => primaryWriter.close());
-      await bootstrapCa({ keys, datacenter, writer: primaryWriter, view, logger: log });
+      await bootstrapCa({ keys, datacenter, writer: primaryWriter, view, logger: log, config: config.caConfig, now: caClock });
     }
     const authority = createCertificateAuthority({
       datacenter,

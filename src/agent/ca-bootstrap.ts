@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
-import { createKeyStore, createRoot, decideRootCreation, readPassphraseFile, rootKeyName, type KeyStore } from '../ca/index.js';
+import { caTtls, createKeyStore, createRoot, decideRootCreation, readPassphraseFile, rootKeyName, sameConfig, type KeyStore } from '../ca/index.js';
+import { DEFAULT_CA_CONFIG, type CAConfigRecord } from '../events/index.js';
 import type { Writer } from '../log/index.js';
 import type { ViewReader } from '../view/index.js';
 
@@ -28,16 +29,25 @@ export function caKeyStore(dataDir: string, passphraseFile: string | undefined, 
  * At the primary's first start: a root key and trust domain, the key saved (encrypted) before the
  * public root is appended, so a root in the log always has its key on this disk.
  */
-export async function bootstrapCa({ keys, datacenter, writer, view, logger }: {
+export async function bootstrapCa({ keys, datacenter, writer, view, logger, config, now = Date.now }: {
   keys: KeyStore;
   datacenter: string;
   writer: Writer;
   view: ViewReader;
   logger: Logger;
+  /** `connect.ca_config`: used for the first root only, as Consul uses it. */
+  config: CAConfigRecord;
+  now?: () => number;
 }): Promise<void> {
-  if (view.caState()) return;
-  const root = createRoot({ now: Date.now() });
+  const existing = view.caState();
+  if (existing) {
+    if (!sameConfig(existing.Config, config) && !sameConfig(config, DEFAULT_CA_CONFIG)) {
+      logger.warn({ configured: config, inEffect: existing.Config }, 'connect.ca_config differs from the CA configuration in effect; it applies at first start only: use PUT /v1/connect/ca/configuration (trellis ca set-config) to change it');
+    }
+    return;
+  }
+  const root = createRoot({ now: now(), keyType: config.PrivateKeyType, keyBits: config.PrivateKeyBits, ttlMs: caTtls(config).rootMs });
   keys.save(rootKeyName(root.record), root.keyPair.privateKey);
-  const { result } = await writer.submit(`ca-bootstrap-${datacenter}-${root.record.ID}`, (state) => decideRootCreation(state, root, Date.now(), `agent:${datacenter}`));
-  if (result === root.record.ID) logger.info({ trustDomain: root.trustDomain, rootId: root.record.ID }, 'CA initialised');
+  const { result } = await writer.submit(`ca-bootstrap-${datacenter}-${root.record.ID}`, (state) => decideRootCreation(state, root, now(), `agent:${datacenter}`, config));
+  if (result === root.record.ID) logger.info({ trustDomain: root.trustDomain, rootId: root.record.ID, keyType: config.PrivateKeyType, keyBits: config.PrivateKeyBits }, 'CA initialised');
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { TrellisError } from '../common/index.js';
+import { TrellisError, errorMessage } from '../common/index.js';
+import { parseCaConfigurationBody } from '../ca/index.js';
+import { DEFAULT_CA_CONFIG, type CAConfigRecord } from '../events/index.js';
 
 const dcName = z
   .string()
@@ -16,6 +18,14 @@ export const agentFileSchema = z.strictObject({
   nats: z.strictObject({ url: z.string().min(1).optional() }).optional(),
   default_intention_policy: z.enum(['allow', 'deny']).optional(),
   ca_key_passphrase_file: z.string().min(1).optional(),
+  /** Consul's `connect` block: the CA configuration the primary starts its CA with. */
+  connect: z
+    .strictObject({
+      enabled: z.literal(true, { message: 'trellis always runs Connect: "enabled" may only be true' }).optional(),
+      ca_provider: z.literal('consul', { message: 'only the built-in "consul" CA provider is supported' }).optional(),
+      ca_config: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
   log_level: z
     .string()
     .transform((s) => s.toLowerCase())
@@ -43,6 +53,21 @@ export interface AgentConfig {
   readonly logLevel: string;
   /** Encrypts CA keys at rest; absent: a random passphrase is generated in data_dir/ca (0600). */
   readonly caKeyPassphraseFile: string | undefined;
+  /**
+   * `connect.ca_config`: the CA configuration the primary creates its first root with (later changes
+   * go through `PUT /v1/connect/ca/configuration`, as in Consul). @default Consul's defaults
+   */
+  readonly caConfig: CAConfigRecord;
+}
+
+/** `connect.ca_config` (snake_case or Consul's CamelCase keys), validated as the HTTP API validates a PUT. */
+function caConfigOf(raw: Record<string, unknown> | undefined): CAConfigRecord {
+  if (!raw) return DEFAULT_CA_CONFIG;
+  try {
+    return parseCaConfigurationBody({ Provider: 'consul', Config: raw }).config;
+  } catch (err) {
+    throw new TrellisError('E_CONFIG', `connect.ca_config: ${errorMessage(err)}`, { cause: err });
+  }
 }
 
 function describe(error: z.ZodError, source: string): string {
@@ -85,7 +110,7 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
   const merged: AgentFileConfig = {};
   for (const layer of [...files, flagCheck.data]) {
     Object.assign(merged, Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined && typeof v !== 'object')));
-    for (const block of ['addresses', 'ports', 'nats'] as const) {
+    for (const block of ['addresses', 'ports', 'nats', 'connect'] as const) {
       const value = layer[block];
       if (value) Object.assign((merged[block] ??= {}), Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)));
     }
@@ -102,5 +127,6 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
     defaultIntentionPolicy: merged.default_intention_policy ?? 'deny',
     logLevel: merged.log_level ?? 'info',
     caKeyPassphraseFile: merged.ca_key_passphrase_file,
+    caConfig: caConfigOf(merged.connect?.ca_config),
   });
 }

@@ -1,5 +1,5 @@
 import { createHash, randomInt, randomUUID, X509Certificate } from 'node:crypto';
-import type { CARootRecord, CAStateRow, TrellisEvent } from '../events/index.js';
+import type { CAConfigRecord, CARootRecord, CAStateRow, TrellisEvent } from '../events/index.js';
 import { SCHEMA_VERSION } from '../events/index.js';
 import { crossSignTemplate, rootTemplate, DEFAULT_TTLS } from './templates.js';
 import { buildCertificate, colonHex, generateKeyPair, keyIdentifier, type KeyPair, type PrivateKeyType } from './x509.js';
@@ -56,10 +56,19 @@ export function createRoot({ now, keyType = 'ec', keyBits, ttlMs = DEFAULT_TTLS.
 }
 
 /** The write decision: the first root, unless a root exists (then nothing, and the existing state). */
-export function decideRootCreation(state: { caState(): CAStateRow | undefined }, root: NewRoot, at: number, by: string): { event?: TrellisEvent; result: string } {
+export function decideRootCreation(
+  state: { caState(): CAStateRow | undefined },
+  root: NewRoot,
+  at: number,
+  by: string,
+  config?: CAConfigRecord,
+): { event?: TrellisEvent; result: string } {
   const existing = state.caState();
   if (existing) return { result: existing.ActiveRootID };
-  return { event: { v: SCHEMA_VERSION, type: 'CARootCreated', at, by, data: { trustDomain: root.trustDomain, root: root.record } }, result: root.record.ID };
+  return {
+    event: { v: SCHEMA_VERSION, type: 'CARootCreated', at, by, data: { trustDomain: root.trustDomain, root: root.record, ...(config ? { config } : {}) } },
+    result: root.record.ID,
+  };
 }
 
 /** The file name (in the CA key store) of a root's private key. */

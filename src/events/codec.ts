@@ -48,7 +48,7 @@ const RECORD_KEYS = new Set(['ID', 'SourceNS', 'SourceName', 'DestinationNS', 'D
 const INTENTION_DATA_KEYS = new Set(['intention']);
 const ID_DATA_KEYS = new Set(['id']);
 const PRIMARY_DATA_KEYS = new Set(['primary']);
-const CA_ROOT_CREATED_KEYS = new Set(['trustDomain', 'root']);
+const CA_ROOT_CREATED_KEYS = new Set(['trustDomain', 'root', 'config']);
 const INTERMEDIATE_KEYS = new Set(['datacenter', 'certificate', 'serial', 'rootId', 'notAfter']);
 const CONFIG_SET_KEYS = new Set(['config']);
 const ROTATED_KEYS = new Set(['root', 'previousRootId', 'config']);
@@ -132,6 +132,7 @@ function checkEvent(raw: unknown): TrellisEvent {
       onlyKeys(data, CA_ROOT_CREATED_KEYS, 'data');
       str(data, 'trustDomain', 'data.', true);
       checkRoot(data.root);
+      if (data.config !== undefined) checkConfig(data.config);
       break;
     case 'CAConfigSet':
       onlyKeys(data, CONFIG_SET_KEYS, 'data');

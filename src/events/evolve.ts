@@ -139,7 +139,13 @@ export function evolve(state: EvolveState, seq: number, event: TrellisEvent): Vi
           table: 'ca_state',
           op: 'put',
           key: CA_STATE_KEY,
-          row: { TrustDomain: event.data.trustDomain, ActiveRootID: root.ID, Config: { ...DEFAULT_CA_CONFIG, PrivateKeyType: root.PrivateKeyType, PrivateKeyBits: root.PrivateKeyBits }, CreateIndex: seq, ModifyIndex: seq },
+          row: {
+            TrustDomain: event.data.trustDomain,
+            ActiveRootID: root.ID,
+            Config: configOf(event.data.config ?? { ...DEFAULT_CA_CONFIG, PrivateKeyType: root.PrivateKeyType, PrivateKeyBits: root.PrivateKeyBits }),
+            CreateIndex: seq,
+            ModifyIndex: seq,
+          },
         },
       ];
     }

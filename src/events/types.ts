@@ -95,8 +95,8 @@ export const DEFAULT_CA_CONFIG: CAConfigRecord = {
   CSRMaxPerSecond: 0,
 };
 
-/** The primary's first root: it also fixes the trust domain (`<uuid>.consul`). */
-export type CARootCreated = Envelope<'CARootCreated', { readonly trustDomain: string; readonly root: CARootRecord }>;
+/** The primary's first root: it also fixes the trust domain (`<uuid>.consul`) and, when given, the CA configuration. */
+export type CARootCreated = Envelope<'CARootCreated', { readonly trustDomain: string; readonly root: CARootRecord; readonly config?: CAConfigRecord }>;
 
 /** The primary signed a secondary's intermediate (public certificate only; the key stays in that datacenter). */
 export type IntermediateIssued = Envelope<

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../../src/common/index.js';
-import { resolveAgentConfig, startAgent, type Agent } from '../../src/agent/index.js';
+import { resolveAgentConfig, startAgent, type Agent, type AgentFileConfig } from '../../src/agent/index.js';
 import { startNats, type TestNats } from './nats.js';
 import { makeTempDir } from './temp.js';
 
@@ -21,6 +21,8 @@ export interface TestClusterOptions {
   readonly logger?: Logger;
   /** One clock for every agent's CA, so a test can move time past half-lives and TTLs. */
   readonly caClock?: () => number;
+  /** Extra configuration-file keys per datacenter (say, `connect.ca_config` for the primary). */
+  readonly fileConfig?: (dc: string) => AgentFileConfig;
 }
 
 /** Real nats-servers (hub + leafnodes) and one in-process agent per datacenter, HTTP on free ports. */
@@ -35,7 +37,7 @@ export async function startCluster(options: TestClusterOptions = {}): Promise<Te
   async function startAgentFor(dc: string): Promise<Agent> {
     const server = nats.servers.get(dc);
     if (!server) throw new Error(`no nats-server for ${dc}`);
-    const config = resolveAgentConfig([], {
+    const config = resolveAgentConfig(options.fileConfig ? [options.fileConfig(dc)] : [], {
       datacenter: dc,
       primary_datacenter: primary,
       data_dir: join(dir, dc),

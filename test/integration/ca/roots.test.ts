@@ -93,3 +93,33 @@ describe('Connect CA roots across datacenters', () => {
     assert.equal(again.headers.get('x-consul-index'), index);
   });
 });
+
+describe('a primary started with connect.ca_config', () => {
+  it('creates an RSA-4096 root with the configured TTLs, and dc2 an RSA intermediate under it', async () => {
+    const cluster = await startCluster({
+      datacenters: ['dc1', 'dc2'],
+      fileConfig: (dc) => (dc === 'dc1' ? { connect: { ca_config: { private_key_type: 'rsa', private_key_bits: 4096, leaf_cert_ttl: '12h', root_cert_ttl: '20000h' } } } : {}),
+    });
+    try {
+      const roots = (await http(cluster.agent('dc2').httpUrl, 'GET', '/v1/connect/ca/roots')).body as RootsResponse;
+      const root = roots.Roots[0]!;
+      assert.deepEqual([root.PrivateKeyType, root.PrivateKeyBits], ['rsa', 4096]);
+      const cert = new X509Certificate(root.RootCert);
+      assert.equal(cert.publicKey.asymmetricKeyDetails?.modulusLength, 4096);
+      const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000;
+      assert.ok(Math.abs(days - 20000 / 24) < 1, `root valid for ${days} days`);
+      const config = (await http(cluster.agent('dc2').httpUrl, 'GET', '/v1/connect/ca/configuration')).body as { Config: Record<string, unknown> };
+      assert.deepEqual(config.Config, { LeafCertTTL: '12h', IntermediateCertTTL: '8760h', RootCertTTL: '20000h', PrivateKeyType: 'rsa', PrivateKeyBits: 4096 });
+      const leaf = await waitFor(async () => {
+        const r = await http(cluster.agent('dc2').httpUrl, 'GET', '/v1/agent/connect/ca/leaf/web');
+        return r.status === 200 ? (r.body as { CertPEM: string; ValidAfter: string; ValidBefore: string }) : undefined;
+      }, { timeoutMs: 30_000 });
+      assert.equal(Date.parse(leaf.ValidBefore) - Date.parse(leaf.ValidAfter), 12 * 3_600_000 + 60_000);
+      const intermediate = new X509Certificate(leaf.CertPEM.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)![1]!);
+      assert.equal(intermediate.publicKey.asymmetricKeyDetails?.modulusLength, 4096, "dc2's intermediate key follows the configuration");
+      assert.ok(intermediate.verify(cert.publicKey));
+    } finally {
+      await cluster.stop();
+    }
+  });
+});

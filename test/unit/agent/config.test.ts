@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAgentFile, resolveAgentConfig } from '../../../src/agent/index.js';
 import { packageRoot } from '../../../src/common/index.js';
+import { DEFAULT_CA_CONFIG } from '../../../src/events/index.js';
 import { isTrellisError } from '../../../src/common/index.js';
 
 describe('agent configuration', () => {
@@ -20,8 +21,20 @@ describe('agent configuration', () => {
       defaultIntentionPolicy: 'deny',
       logLevel: 'info',
       caKeyPassphraseFile: undefined,
+      caConfig: DEFAULT_CA_CONFIG,
     });
     assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads Consul\'s connect.ca_config (snake_case) and refuses an invalid one naming the block', () => {
+    const file = parseAgentFile(
+      JSON.stringify({ datacenter: 'dc1', data_dir: '/x', connect: { enabled: true, ca_provider: 'consul', ca_config: { private_key_type: 'rsa', private_key_bits: 4096, leaf_cert_ttl: '24h', csr_max_per_second: 10 } } }),
+      'a.json',
+    );
+    assert.deepEqual(resolveAgentConfig([file], {}).caConfig, { ...DEFAULT_CA_CONFIG, PrivateKeyType: 'rsa', PrivateKeyBits: 4096, LeafCertTTL: '24h', CSRMaxPerSecond: 10 });
+    const bad = parseAgentFile(JSON.stringify({ datacenter: 'dc1', data_dir: '/x', connect: { ca_config: { private_key_type: 'rsa' } } }), 'b.json');
+    assert.throws(() => resolveAgentConfig([bad], {}), (err) => isTrellisError(err, 'E_CONFIG') && err.message === 'connect.ca_config: RSA key length must be 2048 or 4096 bits');
+    assert.throws(() => parseAgentFile(JSON.stringify({ connect: { ca_provider: 'vault' } }), 'c.json'), (err) => isTrellisError(err, 'E_CONFIG') && /only the built-in "consul" CA provider/.test(err.message));
   });
 
   it('lets flags override files and later files override earlier ones', () => {
