@@ -11,8 +11,10 @@ import { EVENTS_STREAM, SCHEMA_VERSION } from '../events/index.js';
 import { openView, type View } from '../view/index.js';
 import { createProjector, type Projector } from '../projector/index.js';
 import { createIntentionService, parseForwardedWrite, type IntentionService, type IntentionWrite } from '../intentions/index.js';
-import { createRpcClient, createRpcServer, isNoResponders, RpcUnreachableError, type RpcServer } from '../rpc/index.js';
-import { buildApi, type ForwardedResponse } from '../api/index.js';
+import { createRpcClient, createRpcServer, RpcUnreachableError, type RpcServer } from '../rpc/index.js';
+import { buildApi, type ForwardedRequest, type ForwardedResponse } from '../api/index.js';
+import { createCatalogService, openCatalog, toConsulInstance, type QuerySpec } from '../catalog/index.js';
+import { createWanMonitor } from './wan.js';
 import type { AgentConfig } from './config.js';
 import { connectNats } from './nats-connect.js';
 import { bootstrapCa, caKeyStore } from './ca-bootstrap.js';
@@ -194,17 +196,39 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     cleanups.push(() => replication.stop());
     await replication.refresh();
 
-    const nodeName = `${hostname()}-${datacenter}`;
-    const forwardRead = async (dc: string, url: string): Promise<ForwardedResponse> => {
-      try {
-        // A blocking query may wait up to 10 minutes (plus jitter) at the other end.
-        return await rpcClient.call<ForwardedResponse>(dc, 'http', 'read', { url }, { timeoutMs: forwardTimeoutMs + 11 * 60_000 });
-      } catch (err) {
-        // Nobody serves that datacenter's subjects: Consul's answer for a datacenter it cannot route to.
-        if (isNoResponders(err)) throw new TrellisError('E_UNKNOWN_DATACENTER', 'No path to datacenter', { cause: err });
-        throw err;
-      }
+    const nodeName = config.nodeName ?? `${hostname()}-${datacenter}`;
+    const catalogStore = openCatalog({ path: join(config.dataDir, 'catalog'), logger: log });
+    cleanups.push(() => catalogStore.close());
+    const wan = createWanMonitor({
+      nc,
+      datacenter,
+      primary,
+      rpcClient,
+      rpcServer,
+      remembered: catalogStore.knownDatacenters(),
+      remember: (dc) => catalogStore.rememberDatacenter(dc),
+      logger: log,
+      registry,
+    });
+    cleanups.push(() => wan.stop());
+    /** Another datacenter's agent, over request/reply: unknown → Consul's 500, known but silent → 503. */
+    const callDatacenter = async <T>(dc: string, service: string, verb: string, payload: unknown, timeoutMs: number): Promise<T> => {
+      if (!wan.known().has(dc)) throw new TrellisError('E_UNKNOWN_DATACENTER', 'No path to datacenter');
+      return rpcClient.call<T>(dc, service, verb, payload, { timeoutMs });
     };
+    const catalog = createCatalogService({
+      store: catalogStore,
+      datacenter,
+      node: { name: nodeName, address: config.advertiseAddress },
+      logger: log,
+      remoteExecute: (dc, spec) => callDatacenter(dc, 'catalog', 'query', spec, forwardTimeoutMs),
+      datacentersByRtt: () => wan.byRtt(),
+    });
+    await catalog.start();
+    cleanups.push(() => catalog.stop());
+    rpcServer.serve('catalog', 'query', async (payload) => ({ Nodes: catalog.runSpec(parseQuerySpec(payload)).map(toConsulInstance) }));
+    // A blocking query may wait up to 10 minutes (plus jitter) at the other end.
+    const forwardRead = (dc: string, request: ForwardedRequest) => callDatacenter<ForwardedResponse>(dc, 'http', 'request', request, forwardTimeoutMs + 11 * 60_000);
     const app: FastifyInstance = buildApi({
       datacenter,
       primaryDatacenter: primary,
@@ -215,11 +239,15 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       ca: { view, leaf: (service, minIndex, waitMs, signal) => leafSigner.leaf(service, minIndex, waitMs, signal), ...caApi, status: () => authority.status() },
       replication: () => replication.status(),
       appliedIndex: { current: () => view.appliedSeq(), wait: (minIndex, waitMs, signal) => view.waitForApplied(minIndex, waitMs, signal) },
+      catalog: { service: catalog, datacenters: () => wan.byRtt(), peers: () => wan.peers() },
       forwardRead,
     });
-    rpcServer.serve('http', 'read', async (payload) => {
-      const { url } = payload as { url: string };
-      const res = await app.inject({ method: 'GET', url: stripDc(url) });
+    rpcServer.serve('http', 'request', async (payload) => {
+      const request = parseForwardedRequest(payload);
+      const sent: Record<string, string> = {};
+      if (request.body !== undefined) sent['content-type'] = 'application/json';
+      if (request.token) sent['x-consul-token'] = request.token;
+      const res = await app.inject({ method: request.method as 'GET', url: stripDc(request.url), headers: sent, ...(request.body === undefined ? {} : { payload: request.body }) });
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string' && (k.startsWith('x-consul-') || k === 'content-type')) headers[k] = v;
       return { status: res.statusCode, headers, body: res.body } satisfies ForwardedResponse;
@@ -252,6 +280,40 @@ function parseForwardedCaWrite(payload: unknown): { body: unknown; actor: string
   const parsed = z.strictObject({ body: z.unknown().optional(), actor: z.string().min(1).max(256) }).safeParse(payload);
   if (!parsed.success) throw new TrellisError('E_VALIDATION', 'forwarded CA write refused: expected {body, actor}');
   return { body: parsed.data.body, actor: parsed.data.actor };
+}
+
+const forwardedRequestSchema = z.strictObject({
+  method: z.enum(['GET', 'PUT', 'POST', 'DELETE']),
+  url: z.string().startsWith('/v1/').max(8192),
+  body: z.string().max(1024 * 1024).optional(),
+  token: z.string().max(256).optional(),
+});
+
+/** A request forwarded by another datacenter's agent (`?dc=`). */
+function parseForwardedRequest(payload: unknown): ForwardedRequest {
+  const parsed = forwardedRequestSchema.safeParse(payload);
+  if (!parsed.success) throw new TrellisError('E_VALIDATION', 'forwarded request refused: expected {method, url, body?, token?}');
+  const { method, url, body, token } = parsed.data;
+  return { method, url, ...(body === undefined ? {} : { body }), ...(token === undefined ? {} : { token }) };
+}
+
+const querySpecSchema = z.strictObject({
+  Service: z.string().min(1).max(512),
+  OnlyPassing: z.boolean(),
+  IgnoreCheckIDs: z.array(z.string()).max(64),
+  Tags: z.array(z.string()).max(64),
+  NodeMeta: z.record(z.string(), z.string()),
+  ServiceMeta: z.record(z.string(), z.string()),
+  Connect: z.boolean(),
+  Near: z.string().max(512),
+  Limit: z.number().int().min(0),
+});
+
+/** A prepared query's service part, sent by another datacenter that is failing over here. */
+function parseQuerySpec(payload: unknown): QuerySpec {
+  const parsed = querySpecSchema.safeParse(payload);
+  if (!parsed.success) throw new TrellisError('E_VALIDATION', 'remote query refused: not a prepared query service spec');
+  return parsed.data;
 }
 
 /** A forwarded read is answered locally: the `dc` parameter has done its job. */

@@ -11,6 +11,8 @@ const dcName = z
 /** The agent's JSON configuration file, in Consul's spelling plus trellis's own `nats` block. */
 export const agentFileSchema = z.strictObject({
   datacenter: dcName.optional(),
+  node_name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'must be letters, digits, ".", "_" or "-"').optional(),
+  advertise_addr: z.string().min(1).optional(),
   primary_datacenter: dcName.optional(),
   data_dir: z.string().min(1).optional(),
   addresses: z.strictObject({ http: z.string().min(1).optional() }).optional(),
@@ -38,6 +40,10 @@ export type AgentFileConfig = z.infer<typeof agentFileSchema>;
 /** The validated, frozen configuration of one agent. */
 export interface AgentConfig {
   readonly datacenter: string;
+  /** This agent's node in the catalog. @default `<hostname>-<datacenter>` */
+  readonly nodeName: string | undefined;
+  /** The address other nodes reach this one at (the node's catalog Address). @default 127.0.0.1 */
+  readonly advertiseAddress: string;
   /** @default the agent's own datacenter */
   readonly primaryDatacenter: string;
   readonly dataDir: string;
@@ -119,6 +125,8 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
   if (!merged.data_dir) throw new TrellisError('E_CONFIG', 'data_dir is required: set "data_dir" in the config file or pass -data-dir');
   return Object.freeze({
     datacenter: merged.datacenter,
+    nodeName: merged.node_name,
+    advertiseAddress: merged.advertise_addr ?? '127.0.0.1',
     primaryDatacenter: merged.primary_datacenter ?? merged.datacenter,
     dataDir: merged.data_dir,
     httpAddress: merged.addresses?.http ?? '127.0.0.1',

@@ -6,6 +6,7 @@ import { registerAgentRoutes } from './routes/agent.js';
 import { registerIntentionRoutes, type IntentionApi } from './routes/intentions.js';
 import { registerConnectCaRoutes, type CaApi } from './routes/connect-ca.js';
 import { registerStatusRoutes, type ReplicationStatus } from './routes/status.js';
+import { registerCatalogRoutes, type CatalogApi } from './routes/catalog.js';
 
 /** What the HTTP API needs from the agent; everything else stays behind these functions. */
 export interface ApiContext {
@@ -17,12 +18,22 @@ export interface ApiContext {
   readonly intentions: IntentionApi;
   readonly ca: CaApi;
   readonly replication: () => ReplicationStatus;
+  /** This datacenter's catalog and prepared queries (absent in tests of other areas). */
+  readonly catalog?: CatalogApi;
   /** The view's applied index, for blocking queries on replication status. */
   readonly appliedIndex: { current(): number; wait(minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number> };
-  /** Runs a read at another datacenter (`?dc=`), returning its HTTP answer. */
-  readonly forwardRead?: (dc: string, url: string) => Promise<ForwardedResponse>;
+  /** Runs a request at another datacenter (`?dc=`), returning its HTTP answer. */
+  readonly forwardRead?: (dc: string, request: ForwardedRequest) => Promise<ForwardedResponse>;
   /** @default 1 MiB */
   readonly bodyLimitBytes?: number;
+}
+
+export interface ForwardedRequest {
+  readonly method: string;
+  readonly url: string;
+  /** The raw request body (JSON text), if any. */
+  readonly body?: string;
+  readonly token?: string;
 }
 
 export interface ForwardedResponse {
@@ -60,11 +71,17 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   });
   if (ctx.forwardRead) {
     const forward = ctx.forwardRead;
-    // `?dc=<other>` on a read: answered by that datacenter's agent, over request/reply.
-    app.addHook('onRequest', async (request, reply) => {
+    // `?dc=<other>`: answered by that datacenter's agent, over request/reply (after the body is read).
+    app.addHook('preValidation', async (request, reply) => {
       const dc = (request.query as Record<string, unknown>).dc;
-      if (request.method !== 'GET' || typeof dc !== 'string' || dc === '' || dc === ctx.datacenter) return;
-      const answer = await forward(dc, request.url);
+      if (typeof dc !== 'string' || dc === '' || dc === ctx.datacenter) return;
+      const token = request.headers['x-consul-token'];
+      const answer = await forward(dc, {
+        method: request.method,
+        url: request.url,
+        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+        ...(typeof token === 'string' ? { token } : {}),
+      });
       for (const [name, value] of Object.entries(answer.headers)) {
         if (name.startsWith('x-consul-')) reply.raw.setHeader(name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()), value);
         else void reply.header(name, value);
@@ -76,5 +93,6 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   registerAgentRoutes(app, ctx);
   registerIntentionRoutes(app, ctx);
   registerConnectCaRoutes(app, ctx);
+  registerCatalogRoutes(app, ctx);
   return app;
 }

@@ -13,6 +13,8 @@ describe('agent configuration', () => {
     const config = resolveAgentConfig([file], {});
     assert.deepEqual(config, {
       datacenter: 'dc2',
+      nodeName: undefined,
+      advertiseAddress: '127.0.0.1',
       primaryDatacenter: 'dc1',
       dataDir: '/tmp/x',
       httpAddress: '127.0.0.1',
