@@ -13,7 +13,8 @@ import { createProjector, type Projector } from '../projector/index.js';
 import { createIntentionService, parseForwardedWrite, type IntentionService, type IntentionWrite } from '../intentions/index.js';
 import { createRpcClient, createRpcServer, RpcUnreachableError, type RpcServer } from '../rpc/index.js';
 import { buildApi, type ForwardedRequest, type ForwardedResponse } from '../api/index.js';
-import { createCatalogService, openCatalog, toConsulInstance, type QuerySpec } from '../catalog/index.js';
+import { createCatalogService, openCatalog, toConsulInstance, type ExecuteResult, type QuerySpec } from '../catalog/index.js';
+import { startDnsServer } from '../dns/index.js';
 import { createWanMonitor } from './wan.js';
 import type { AgentConfig } from './config.js';
 import { connectNats } from './nats-connect.js';
@@ -28,6 +29,8 @@ export interface Agent {
   readonly config: AgentConfig;
   /** `http://host:port` the API listens on. */
   readonly httpUrl: string;
+  /** The UDP port of the DNS interface (undefined when disabled). */
+  readonly dnsPort: number | undefined;
   readonly view: View;
   readonly projector: Projector;
   readonly replication: ReplicationMonitor;
@@ -197,6 +200,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     await replication.refresh();
 
     const nodeName = config.nodeName ?? `${hostname()}-${datacenter}`;
+    let dnsPort: number | undefined;
     const catalogStore = openCatalog({ path: join(config.dataDir, 'catalog'), logger: log });
     cleanups.push(() => catalogStore.close());
     const wan = createWanMonitor({
@@ -223,6 +227,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       logger: log,
       remoteExecute: (dc, spec) => callDatacenter(dc, 'catalog', 'query', spec, forwardTimeoutMs),
       datacentersByRtt: () => wan.byRtt(),
+      sidecarPorts: config.sidecarPorts,
     });
     await catalog.start();
     cleanups.push(() => catalog.stop());
@@ -252,13 +257,36 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string' && (k.startsWith('x-consul-') || k === 'content-type')) headers[k] = v;
       return { status: res.statusCode, headers, body: res.body } satisfies ForwardedResponse;
     });
+    if (config.dnsPort !== undefined) {
+      const local = { connect: false, limit: 0, near: '' };
+      const dns = await startDnsServer(
+        {
+          datacenter,
+          domain: config.domain,
+          logger: log,
+          lookupService: async (dc, spec) =>
+            dc === datacenter ? catalog.runSpec(spec).map(toConsulInstance) : (await callDatacenter<{ Nodes: Record<string, unknown>[] }>(dc, 'catalog', 'query', spec, forwardTimeoutMs)).Nodes,
+          executeQuery: async (dc, idOrName) => {
+            if (dc === datacenter) return catalog.execute(idOrName, local);
+            const res = await forwardRead(dc, { method: 'GET', url: `/v1/query/${encodeURIComponent(idOrName)}/execute` });
+            if (res.status === 404) throw new TrellisError('E_NOT_FOUND', 'Query not found');
+            if (res.status !== 200) throw new TrellisError('E_UNAVAILABLE', `datacenter ${dc} answered ${res.status}: ${res.body}`);
+            return JSON.parse(res.body) as ExecuteResult;
+          },
+          nodeAddress: (node) => catalogStore.node(node)?.Address,
+        },
+        { host: config.httpAddress, port: config.dnsPort },
+      );
+      cleanups.push(() => dns.close());
+      dnsPort = dns.port;
+    }
     await app.listen({ host: config.httpAddress, port: config.httpPort });
     cleanups.push(() => app.close());
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.httpPort;
     const httpUrl = `http://${config.httpAddress.includes(':') ? `[${config.httpAddress}]` : config.httpAddress}:${port}`;
     log.info({ http: httpUrl, primary, role: isPrimary ? 'primary' : 'secondary' }, 'agent ready');
-    return { config, httpUrl, view, projector, replication, intentions, authority, app, nc, stop: stopAll };
+    return { config, httpUrl, dnsPort, view, projector, replication, intentions, authority, app, nc, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

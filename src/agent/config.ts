@@ -16,7 +16,17 @@ export const agentFileSchema = z.strictObject({
   primary_datacenter: dcName.optional(),
   data_dir: z.string().min(1).optional(),
   addresses: z.strictObject({ http: z.string().min(1).optional() }).optional(),
-  ports: z.strictObject({ http: z.number().int().min(0).max(65535).optional() }).optional(),
+  ports: z
+    .strictObject({
+      http: z.number().int().min(0).max(65535).optional(),
+      /** Consul's DNS port; -1 disables it. */
+      dns: z.number().int().min(-1).max(65535).optional(),
+      sidecar_min_port: z.number().int().min(1).max(65535).optional(),
+      sidecar_max_port: z.number().int().min(1).max(65535).optional(),
+    })
+    .optional(),
+  /** Consul's DNS domain. */
+  domain: z.string().regex(/^[a-z0-9][a-z0-9-]*$/i, 'a single DNS label such as "consul"').optional(),
   nats: z.strictObject({ url: z.string().min(1).optional() }).optional(),
   default_intention_policy: z.enum(['allow', 'deny']).optional(),
   ca_key_passphrase_file: z.string().min(1).optional(),
@@ -51,6 +61,12 @@ export interface AgentConfig {
   readonly httpAddress: string;
   /** @default 8500 */
   readonly httpPort: number;
+  /** Consul's DNS interface (UDP, on httpAddress); undefined when disabled (ports.dns -1). @default 8600 */
+  readonly dnsPort: number | undefined;
+  /** @default 'consul' */
+  readonly domain: string;
+  /** Ports given to sidecars registered without one (Consul's sidecar_min_port/sidecar_max_port). @default 21000-21255 */
+  readonly sidecarPorts: { readonly min: number; readonly max: number };
   /** @default 'nats://127.0.0.1:4222' */
   readonly natsUrl: string;
   /** What authorize and check answer when no intention matches. @default 'deny' */
@@ -64,6 +80,11 @@ export interface AgentConfig {
    * go through `PUT /v1/connect/ca/configuration`, as in Consul). @default Consul's defaults
    */
   readonly caConfig: CAConfigRecord;
+}
+
+function sidecarPorts(min = 21000, max = Math.max(min + 255, 21255)): { min: number; max: number } {
+  if (max < min) throw new TrellisError('E_CONFIG', `ports.sidecar_max_port (${max}) must not be below ports.sidecar_min_port (${min})`);
+  return { min, max };
 }
 
 /** `connect.ca_config` (snake_case or Consul's CamelCase keys), validated as the HTTP API validates a PUT. */
@@ -131,6 +152,9 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
     dataDir: merged.data_dir,
     httpAddress: merged.addresses?.http ?? '127.0.0.1',
     httpPort: merged.ports?.http ?? 8500,
+    dnsPort: merged.ports?.dns === -1 ? undefined : (merged.ports?.dns ?? 8600),
+    domain: merged.domain ?? 'consul',
+    sidecarPorts: sidecarPorts(merged.ports?.sidecar_min_port, merged.ports?.sidecar_max_port),
     natsUrl: merged.nats?.url ?? 'nats://127.0.0.1:4222',
     defaultIntentionPolicy: merged.default_intention_policy ?? 'deny',
     logLevel: merged.log_level ?? 'info',

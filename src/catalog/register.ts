@@ -140,7 +140,7 @@ export function parseCatalogDeregister(body: unknown): CatalogOp[] {
   return [{ op: 'delete-node', node }];
 }
 
-/** The ports Consul gives sidecars when none is set. */
+/** The ports Consul gives sidecars when none is set (its sidecar_min_port/sidecar_max_port defaults). */
 export const SIDECAR_PORT_RANGE = { min: 21000, max: 21255 } as const;
 
 /** A check in an agent service definition: what the agent will run (TTL, TCP, HTTP, alias). */
@@ -189,7 +189,12 @@ export interface AgentRegistration {
  * `Connect.SidecarService`, its sidecar proxy as Consul defaults it (`<id>-sidecar-proxy`, a port
  * from 21000-21255, "Connect Sidecar Listening" and "Connect Sidecar Aliasing" checks).
  */
-export function parseAgentServiceRegister(body: unknown, node: string, usedPorts: ReadonlySet<number>): AgentRegistration {
+export function parseAgentServiceRegister(
+  body: unknown,
+  node: string,
+  usedPorts: ReadonlySet<number>,
+  range: { readonly min: number; readonly max: number } = SIDECAR_PORT_RANGE,
+): AgentRegistration {
   const r = Reader.of(body, '');
   const service = serviceOf(r, node, 'Name');
   const ops: CatalogOp[] = [{ op: 'put-service', service }];
@@ -201,9 +206,9 @@ export function parseAgentServiceRegister(body: unknown, node: string, usedPorts
     if (service.Kind === 'connect-proxy') invalid('A connect-proxy cannot have a SidecarService');
     let port = sidecar.int('Port');
     if (port === 0) {
-      port = SIDECAR_PORT_RANGE.min;
-      while (usedPorts.has(port) && port <= SIDECAR_PORT_RANGE.max) port++;
-      if (port > SIDECAR_PORT_RANGE.max) invalid(`No free sidecar port in ${SIDECAR_PORT_RANGE.min}-${SIDECAR_PORT_RANGE.max}`);
+      port = range.min;
+      while (usedPorts.has(port) && port <= range.max) port++;
+      if (port > range.max) invalid(`No free sidecar port in ${range.min}-${range.max}`);
     }
     const p = sidecar.object('Proxy');
     const sidecarService: ServiceInput = {

@@ -38,6 +38,8 @@ export interface CatalogServiceDeps {
   readonly remoteExecute: (datacenter: string, spec: QuerySpec) => Promise<{ Nodes: Record<string, unknown>[] }>;
   /** Known datacenters, nearest first by measured round-trip time (this one first). */
   readonly datacentersByRtt: () => readonly string[];
+  /** Ports for sidecars registered without one. @default 21000-21255 */
+  readonly sidecarPorts?: { readonly min: number; readonly max: number };
 }
 
 export interface CatalogService {
@@ -99,7 +101,7 @@ export function createCatalogService(deps: CatalogServiceDeps): CatalogService {
     deregister: (body) => store.apply(parseCatalogDeregister(body)),
     async agentRegister(body) {
       const used = new Set([...store.services()].map((s) => s.Port));
-      const { ops } = parseAgentServiceRegister(body, node.name, used);
+      const { ops } = parseAgentServiceRegister(body, node.name, used, deps.sidecarPorts);
       // Re-registering replaces the service's checks, as Consul's agent does.
       const serviceIds = new Set(ops.flatMap((o) => (o.op === 'put-service' ? [o.service.ID] : [])));
       const newChecks = new Set(ops.flatMap((o) => (o.op === 'put-check' ? [o.check.CheckID] : [])));

@@ -30,6 +30,8 @@ export type DevOptions = z.infer<typeof devOptionsSchema>;
 export interface DevDatacenter {
   readonly name: string;
   readonly http: string;
+  /** `127.0.0.1:<port>` of the DNS interface (UDP). */
+  readonly dns: string;
   readonly nats: string;
   readonly natsPid: number;
   readonly agentPid: number;
@@ -39,6 +41,7 @@ interface AgentProcess {
   readonly name: string;
   readonly child: ChildProcess;
   readonly http: string;
+  readonly dns: string;
   readonly logPath: string;
 }
 
@@ -103,7 +106,8 @@ export async function startDev(options: DevOptions, io: CliIo): Promise<DevDeplo
         primary_datacenter: primary,
         data_dir: dir,
         addresses: { http: '127.0.0.1' },
-        ports: { http: port },
+        // Datacenter i: DNS on port-base + 100 + i (8600, 8601, …), sidecars from 21000 + 256 i.
+        ports: { http: port, dns: options.portBase + 100 + i, sidecar_min_port: 21000 + 256 * i, sidecar_max_port: 21255 + 256 * i },
         nats: { url: server.url },
         default_intention_policy: options.defaultIntentionPolicy,
         log_level: 'info',
@@ -116,7 +120,7 @@ export async function startDev(options: DevOptions, io: CliIo): Promise<DevDeplo
         env: { ...process.env, FORCE_COLOR: '0' },
       });
       closeSync(logFd);
-      const agent = { name, child, http: `http://127.0.0.1:${port}`, logPath };
+      const agent = { name, child, http: `http://127.0.0.1:${port}`, dns: `127.0.0.1:${options.portBase + 100 + i}`, logPath };
       agents.push(agent);
       // The primary first: a secondary's mirror created before the primary's stream exists is
       // retried by nats-server only after a back-off of several seconds.
@@ -129,7 +133,7 @@ export async function startDev(options: DevOptions, io: CliIo): Promise<DevDeplo
   }
   const datacenters: DevDatacenter[] = agents.map((a) => {
     const server = servers?.servers.get(a.name);
-    return { name: a.name, http: a.http, nats: server?.url ?? '', natsPid: server?.pid ?? 0, agentPid: a.child.pid ?? 0 };
+    return { name: a.name, http: a.http, dns: a.dns, nats: server?.url ?? '', natsPid: server?.pid ?? 0, agentPid: a.child.pid ?? 0 };
   });
   const manifestPath = join(dataDir, 'dev.json');
   writeFileSync(manifestPath, `${JSON.stringify({ primary, datacenters }, null, 2)}\n`, { mode: 0o600 });
@@ -147,7 +151,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
     .command('dev')
     .description('Run a complete multi-datacenter deployment on this machine: one nats-server and one agent per datacenter')
     .option('--datacenters <list>', 'comma-separated datacenters; the first is the primary', 'dc1,dc2')
-    .option('--port-base <port>', 'datacenter i (from 0) serves HTTP on port-base + i', '8500')
+    .option('--port-base <port>', 'datacenter i (from 0) serves HTTP on port-base + i and DNS on port-base + 100 + i', '8500')
     .option('--data-dir <dir>', 'where servers and agents keep their state', '.trellis/dev')
     .option('--default-intention-policy <allow|deny>', 'answer when no intention matches', 'allow')
     .action(async (raw: Record<string, unknown>) => {
@@ -161,7 +165,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
       }
       for (const dc of dev.datacenters) {
         const role = dc.name === parsed.data.datacenters[0] ? 'primary' : 'secondary';
-        io.stdout(`==> ${dc.name} (${role}): HTTP ${dc.http}  NATS ${dc.nats}  nats-server pid ${dc.natsPid}  agent pid ${dc.agentPid}\n`);
+        io.stdout(`==> ${dc.name} (${role}): HTTP ${dc.http}  DNS ${dc.dns}  NATS ${dc.nats}  nats-server pid ${dc.natsPid}  agent pid ${dc.agentPid}\n`);
       }
       io.stdout(`==> wrote ${dev.manifestPath}; Ctrl-C stops everything\n`);
       await shutdownSignal();

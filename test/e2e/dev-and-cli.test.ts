@@ -15,7 +15,7 @@ const run = promisify(execFile);
 
 interface DevManifest {
   primary: string;
-  datacenters: Array<{ name: string; http: string; nats: string; natsPid: number; agentPid: number }>;
+  datacenters: Array<{ name: string; http: string; dns: string; nats: string; natsPid: number; agentPid: number }>;
 }
 
 /** Runs the CLI as a user would; resolves with exit code and output. */
@@ -78,6 +78,7 @@ describe('trellis dev and the intention CLI, end to end', () => {
     );
     for (const dc of manifest.datacenters) {
       assert.match(dc.nats, /^nats:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(dc.dns, /^127\.0\.0\.1:\d+$/);
       assert.ok(alive(dc.natsPid) && alive(dc.agentPid), `${dc.name} processes are running`);
     }
     assert.equal(statSync(join(dataDir, 'dev.json')).mode & 0o077, 0, 'dev.json is private to its owner');

@@ -41,7 +41,7 @@ export async function startCluster(options: TestClusterOptions = {}): Promise<Te
       datacenter: dc,
       primary_datacenter: primary,
       data_dir: join(dir, dc),
-      ports: { http: 0 },
+      ports: { http: 0, dns: 0 },
       nats: { url: server.url },
       default_intention_policy: options.defaultIntentionPolicy ?? 'deny',
     });

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
 import { createServer, type Server } from 'node:net';
 import { startCluster, http, type TestCluster } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -232,6 +233,26 @@ describe('the catalog, health and prepared queries across three datacenters', ()
     assert.deepEqual(stored?.Service.Tags, ['v1.2.4']);
     assert.equal((await http(url('dc1'), 'DELETE', `/v1/query/${id}`)).status, 200);
     assert.equal((await http(url('dc1'), 'GET', `/v1/query/${id}`)).status, 404);
+  });
+
+  it('answers Consul\'s DNS names: services, tags, RFC 2782, other datacenters and prepared queries with failover', async () => {
+    const resolver = new Resolver({ timeout: 2000, tries: 1 });
+    resolver.setServers([`127.0.0.1:${cluster.agent('dc1').dnsPort}`]);
+    await http(url('dc1'), 'PUT', '/v1/catalog/register', { Node: 'dns-node', Address: '10.1.1.1', Service: { Service: 'db', Port: 5432, Tags: ['primary'] } });
+    await http(url('dc1'), 'PUT', '/v1/catalog/register', { Node: 'dns-node2', Address: '10.1.1.2', Service: { Service: 'db', Port: 5433, Address: '10.1.1.22' }, Check: { Name: 'down', ServiceID: 'db', Status: 'critical' } });
+    assert.deepEqual(await resolver.resolve4('db.service.consul'), ['10.1.1.1'], 'critical instances are left out');
+    assert.deepEqual(await resolver.resolve4('primary.db.service.consul'), ['10.1.1.1']);
+    const srv = await resolver.resolveSrv('_db._primary.service.dc1.consul');
+    assert.deepEqual(srv.map((r) => [r.name, r.port]), [['dns-node.node.dc1.consul', 5432]]);
+    assert.deepEqual(await resolver.resolve4('dns-node.node.consul'), ['10.1.1.1']);
+    // Another datacenter's catalog, and a prepared query that fails over (dc1 has no "payments").
+    assert.deepEqual(await resolver.resolve4('remote.service.dc3.consul'), ['10.0.0.1']);
+    await http(url('dc1'), 'POST', '/v1/query', { Name: 'pay-dns', Service: { Service: 'payments', Failover: { Datacenters: ['dc2', 'dc3'] } }, DNS: { TTL: '10s' } });
+    const viaQuery = await resolver.resolve4('pay-dns.query.consul', { ttl: true });
+    assert.deepEqual(viaQuery.map((r) => [r.address, r.ttl]), [['10.0.3.1', 10]], 'dc2 is critical: the answer comes from dc3');
+    await assert.rejects(resolver.resolve4('nothing.service.consul'), (err: NodeJS.ErrnoException) => err.code === 'ENOTFOUND');
+    await assert.rejects(resolver.resolve4('db.service.nowhere.consul'), (err: NodeJS.ErrnoException) => err.code === 'ENOTFOUND');
+    await assert.rejects(resolver.resolve4('example.com'), (err: NodeJS.ErrnoException) => err.code === 'ENOTFOUND');
   });
 
   it('with dc3\'s nats-server stopped: ?dc=dc3 is a fast 503, failover skips it, nothing crashes', async () => {
