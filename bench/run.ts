@@ -10,6 +10,7 @@ import { benchApi } from './cases/api.js';
 import { benchAuthorize } from './cases/authorize.js';
 import { benchLeafSign } from './cases/leaf-sign.js';
 import { benchCsrSign } from './cases/csr-sign.js';
+import { benchProxy } from './cases/proxy.js';
 
 const CASES: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   append: benchAppend,
@@ -19,6 +20,7 @@ const CASES: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   authorize: benchAuthorize,
   'leaf-sign': benchLeafSign,
   'csr-sign': benchCsrSign,
+  proxy: benchProxy,
 };
 
 const { values } = parseArgs({

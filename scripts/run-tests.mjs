@@ -25,7 +25,9 @@ if (files.length === 0) {
   console.error(`no test files under ${dirs.join(', ')}`);
   process.exit(1);
 }
-const nodeArgs = ['--import', 'tsx', '--test', '--test-reporter=spec'];
+// A hung test fails after 4 minutes, and a file whose tests are done exits even if something it
+// started is still open: CI reports a failure instead of waiting forever.
+const nodeArgs = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-timeout=240000', '--test-force-exit'];
 if (serial) nodeArgs.push('--test-concurrency=1');
 const r = spawnSync(process.execPath, [...nodeArgs, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -17,7 +17,7 @@ export async function benchCsrSign(ctx: BenchContext): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-csr-'));
   const servers = await startDatacenterServers({ datacenters: ['dc1', 'dc2'], baseDir: join(dir, 'nats'), bin: findNatsServer(process.env) });
   const config = (dc: string) =>
-    resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0 }, nats: { url: servers.servers.get(dc)!.url } });
+    resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0, dns: 0 }, nats: { url: servers.servers.get(dc)!.url } });
   const dc1 = await startAgent(config('dc1'), { logger: silentLogger() });
   const dc2 = await startAgent(config('dc2'), { logger: silentLogger() });
   try {

@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { TrellisError, parseDuration } from '../common/index.js';
 
 /** Consul's defaults: a blocking query waits 5 minutes unless told otherwise, never more than 10. */
@@ -44,10 +44,27 @@ export function setQueryMeta(reply: FastifyReply, index: number, lastContactMs =
   reply.raw.setHeader('X-Consul-LastContact', String(lastContactMs));
 }
 
-/** Aborts when the client goes away, so its waiter is released at once. */
+const shutdownSignals = new WeakMap<object, AbortSignal>();
+
+/**
+ * Blocking queries in flight return at once when the server closes (fastify's preClose), instead
+ * of holding the shutdown up for the rest of their wait: requests forwarded from other
+ * datacenters come in through inject() and no socket close would end them.
+ */
+export function releaseBlockingOnClose(app: FastifyInstance): void {
+  const controller = new AbortController();
+  shutdownSignals.set(app, controller.signal);
+  app.addHook('preClose', (done) => {
+    controller.abort();
+    done();
+  });
+}
+
+/** Aborts when the client goes away (so its waiter is released at once) or the server closes. */
 export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   // The response's 'close' before it was sent means the client disconnected.
   reply.raw.once('close', () => controller.abort());
-  return controller.signal;
+  const shutdown = shutdownSignals.get(reply.server);
+  return shutdown ? AbortSignal.any([controller.signal, shutdown]) : controller.signal;
 }

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { TrellisError, type Logger } from '../common/index.js';
 import { createErrorHandler } from './errors.js';
+import { releaseBlockingOnClose } from './blocking.js';
 import { registerAgentRoutes } from './routes/agent.js';
 import { registerIntentionRoutes, type IntentionApi } from './routes/intentions.js';
 import { registerConnectCaRoutes, type CaApi } from './routes/connect-ca.js';
@@ -62,10 +63,15 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
+    // Closing destroys every connection: blocking queries were released at preClose, and a
+    // client's half-opened keep-alive socket (undici reconnects after an aborted request) must
+    // not hold a shutdown for the 60 s of Node's headers timeout.
+    forceCloseConnections: true,
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
   app.setErrorHandler(createErrorHandler(ctx.logger.child({ component: 'http' }), bodyLimit));
+  releaseBlockingOnClose(app);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).type('text/plain; charset=utf-8').send(`Unsupported path: ${request.url.split('?')[0] ?? ''}`);
   });

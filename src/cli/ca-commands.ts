@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { CliExit } from './exit.js';
 import { client, guarded, withHttpFlags, type HttpFlags } from './intention-commands.js';
 import type { CliIo } from './main.js';
+import { registerProxyCommand } from './proxy-command.js';
 
 /** Reads a CA configuration file for set-config, as Consul's `connect ca set-config` does. */
 function readConfigFile(path: string | undefined): unknown {
@@ -63,6 +64,7 @@ export function registerCaCommands(program: Command, io: CliIo): void {
   const connect = program.command('connect').description('Connect (service mesh) commands');
   const connectCa = connect.command('ca').description('Connect CA commands');
   registerConfigCommands(connectCa, io);
+  registerProxyCommand(connect, io);
   withHttpFlags(
     connectCa
       .command('leaf')

@@ -26,7 +26,7 @@ describe('event log and single writer', () => {
   });
 
   const config = (dir: string) =>
-    resolveAgentConfig([], { datacenter: 'dc1', data_dir: dir, ports: { http: 0 }, nats: { url: nats.servers.get('dc1')!.url } });
+    resolveAgentConfig([], { datacenter: 'dc1', data_dir: dir, ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get('dc1')!.url } });
 
   it('an existing stream with an incompatible configuration is a clear start-up error, and is left unchanged', async () => {
     const jsm = await jetstreamManager(nc, { domain: 'dc1' });
@@ -43,7 +43,7 @@ describe('event log and single writer', () => {
   });
 
   it('an agent pointed at a nats-server without its JetStream domain says what to configure', async () => {
-    const wrong = resolveAgentConfig([], { datacenter: 'dc9', data_dir: makeTempDir(), ports: { http: 0 }, nats: { url: nats.servers.get('dc1')!.url } });
+    const wrong = resolveAgentConfig([], { datacenter: 'dc9', data_dir: makeTempDir(), ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get('dc1')!.url } });
     await assert.rejects(
       startAgent(wrong, { logger: silentLogger() }),
       (err) => isTrellisError(err, 'E_CONFIG') && /JetStream domain dc9 is not served at nats:\/\/127\.0\.0\.1:\d+ .*needs `jetstream \{ domain: dc9 \}`/.test(err.message),

@@ -5,7 +5,7 @@ import { startNats } from '../../helpers/nats.js';
 import { makeTempDir } from '../../helpers/temp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { http } from '../../helpers/cluster.js';
-import { resolveAgentConfig, startAgent } from '../../../src/agent/index.js';
+import { resolveAgentConfig, startAgent, type Agent } from '../../../src/agent/index.js';
 import { silentLogger } from '../../../src/common/index.js';
 
 describe('a secondary that starts with the WAN down', () => {
@@ -13,11 +13,14 @@ describe('a secondary that starts with the WAN down', () => {
     const nats = await startNats({ datacenters: ['dc1', 'dc2'] });
     const dir = makeTempDir('trellis-wan-');
     const config = (dc: string) =>
-      resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0 }, nats: { url: nats.servers.get(dc)!.url } });
-    const dc1 = await startAgent(config('dc1'), { logger: silentLogger() });
-    await nats.servers.get('dc1')!.stop();
-    const dc2 = await startAgent(config('dc2'), { logger: silentLogger(), catchUpTimeoutMs: 500 });
+      resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get(dc)!.url } });
+    const agents: Agent[] = [];
     try {
+      const dc1 = await startAgent(config('dc1'), { logger: silentLogger() });
+      agents.push(dc1);
+      await nats.servers.get('dc1')!.stop();
+      const dc2 = await startAgent(config('dc2'), { logger: silentLogger(), catchUpTimeoutMs: 500 });
+      agents.push(dc2);
       const early = await http(dc2.httpUrl, 'GET', '/v1/agent/connect/ca/leaf/web');
       assert.equal(early.status, 503);
       assert.match(early.text, /cannot sign leaf certificates yet/);
@@ -37,8 +40,8 @@ describe('a secondary that starts with the WAN down', () => {
       assert.match(leaf.ServiceURI, /\/dc\/dc2\/svc\/web$/);
       assert.ok(dc2.view.intermediate('dc2'));
     } finally {
-      await dc2.stop();
-      await dc1.stop();
+      // Whatever failed, nothing is left running (a leftover server would keep the test process alive).
+      for (const a of agents.reverse()) await a.stop();
       await nats.stop();
     }
   });
@@ -49,12 +52,14 @@ describe('a secondary that starts with the WAN down', () => {
     const nats = await startNats({ datacenters: ['dc1', 'dc2'] });
     const dir = makeTempDir('trellis-wan-renew-');
     const config = (dc: string) =>
-      resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0 }, nats: { url: nats.servers.get(dc)!.url } });
-    const dc1 = await startAgent(config('dc1'), { logger: silentLogger(), caClock });
-    const dc2 = await startAgent(config('dc2'), { logger: silentLogger(), caClock, caCheckIntervalMs: 300 });
+      resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get(dc)!.url } });
+    const agents: Agent[] = [];
     type Ca = { Signing: boolean; SigningCertSerial: string; RenewAt: string; LastRenewalError: string | null };
-    const ca = async () => ((await http(dc2.httpUrl, 'GET', '/v1/trellis/replication')).body as { CA: Ca }).CA;
     try {
+      agents.push(await startAgent(config('dc1'), { logger: silentLogger(), caClock }));
+      const dc2 = await startAgent(config('dc2'), { logger: silentLogger(), caClock, caCheckIntervalMs: 300 });
+      agents.push(dc2);
+      const ca = async () => ((await http(dc2.httpUrl, 'GET', '/v1/trellis/replication')).body as { CA: Ca }).CA;
       const first = await waitFor(async () => {
         const c = await ca();
         return c.Signing ? c : undefined;
@@ -83,8 +88,8 @@ describe('a secondary that starts with the WAN down', () => {
       assert.equal(renewed.LastRenewalError, null);
       assert.ok(Date.parse(renewed.RenewAt) > Date.parse(first.RenewAt));
     } finally {
-      await dc2.stop();
-      await dc1.stop();
+      // Whatever failed, nothing is left running (a leftover server would keep the test process alive).
+      for (const a of agents.reverse()) await a.stop();
       await nats.stop();
     }
   });
