@@ -108,6 +108,8 @@ export function createProxy(rawOptions: ProxyOptions, { logger }: { logger: Logg
   }
 
   function track(socket: Socket): void {
+    // Small writes (handshakes, request/response protocols) must not wait for Nagle + delayed ACK.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   }
@@ -149,7 +151,7 @@ export function createProxy(rawOptions: ProxyOptions, { logger }: { logger: Logg
       socket.destroy();
       return;
     }
-    const app = tcpConnect({ host: target.host, port: target.port });
+    const app = tcpConnect({ host: target.host, port: target.port, noDelay: true });
     track(app);
     const timer = setTimeout(() => app.destroy(new Error(`connect timeout after ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
     app.once('connect', () => clearTimeout(timer));
@@ -284,7 +286,7 @@ export function createProxy(rawOptions: ProxyOptions, { logger }: { logger: Logg
       }
       if (options.serviceAddr || options.listen) {
         if (!options.listen) throw new TrellisError('E_VALIDATION', '-service-addr needs -listen: the address the proxy accepts mTLS connections on');
-        const server = createTlsServer({ ...tlsMaterial(), requestCert: true, rejectUnauthorized: true }, (socket) => {
+        const server = createTlsServer({ ...tlsMaterial(), requestCert: true, rejectUnauthorized: true, noDelay: true }, (socket) => {
           track(socket);
           void onInbound(socket);
         });
@@ -304,7 +306,7 @@ export function createProxy(rawOptions: ProxyOptions, { logger }: { logger: Logg
           }, (err) => log.warn({ upstream: u.key, err: errorMessage(err) }, 'upstream watch failed; retrying'));
           u.stopWatch = w.stop;
         }
-        const server = createTcpServer((client) => void onUpstream(u, client));
+        const server = createTcpServer({ noDelay: true }, (client) => void onUpstream(u, client));
         u.server = server;
         await listen(server, u.spec.localBindAddress, u.spec.localBindPort);
       }
