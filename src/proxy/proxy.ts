@@ -290,8 +290,13 @@ export function createProxy(rawOptions: ProxyOptions, { logger }: { logger: Logg
           track(socket);
           void onInbound(socket);
         });
-        server.on('tlsClientError', (err) => {
+        server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
           counters.handshakeFailures++;
+          // A TCP health check connecting and hanging up ends like this too: not worth a warning each time.
+          if (err.code === 'ECONNRESET') {
+            log.debug({ err: errorMessage(err) }, 'inbound connection reset during the TLS handshake');
+            return;
+          }
           log.warn({ err: errorMessage(err) }, 'inbound TLS handshake failed (client certificate missing or not from this CA)');
         });
         inbound = server;
