@@ -255,6 +255,19 @@ describe('the catalog, health and prepared queries across three datacenters', ()
     await assert.rejects(resolver.resolve4('example.com'), (err: NodeJS.ErrnoException) => err.code === 'ENOTFOUND');
   });
 
+  it('keeps the catalog, checks and prepared queries across an agent restart (LMDB), with indexes that only move forward', async () => {
+    await http(url('dc2'), 'PUT', '/v1/catalog/register', register('durable', 'node-d', 'passing'));
+    const q = await http(url('dc2'), 'POST', '/v1/query', { Name: 'durable-q', Service: { Service: 'durable' } });
+    const before = Number((await http(url('dc2'), 'GET', '/v1/catalog/services')).headers.get('X-Consul-Index'));
+    await cluster.restartAgent('dc2');
+    const services = await http(url('dc2'), 'GET', '/v1/catalog/services');
+    assert.ok((services.body as Record<string, unknown>).durable);
+    assert.ok(Number(services.headers.get('X-Consul-Index')) >= before);
+    const executed = (await http(url('dc2'), 'GET', `/v1/query/${(q.body as { ID: string }).ID}/execute`)).body as Executed;
+    assert.deepEqual(executed.Nodes.map((n) => n.Node.Node), ['node-d']);
+    assert.ok(((await http(url('dc2'), 'GET', '/v1/catalog/datacenters')).body as string[]).includes('dc3'), 'known datacenters are remembered');
+  });
+
   it('with dc3\'s nats-server stopped: ?dc=dc3 is a fast 503, failover skips it, nothing crashes', async () => {
     await cluster.nats.servers.get('dc3')!.stop();
     try {
