@@ -6,7 +6,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { TrellisError, errorMessage, type Logger } from '../common/index.js';
-import { createEventLog, createWriter, ensureStream, eventsMirrorDefinition, eventsStreamDefinition, type EventLog, type Writer } from '../log/index.js';
+import { createEventLog, createWriter, ensureStream, eventsMirrorDefinition, eventsStreamDefinition, readEvents, type EventLog, type Writer } from '../log/index.js';
 import { EVENTS_STREAM, SCHEMA_VERSION } from '../events/index.js';
 import { openView, type View } from '../view/index.js';
 import { createProjector, type Projector } from '../projector/index.js';
@@ -245,6 +245,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       replication: () => replication.status(),
       appliedIndex: { current: () => view.appliedSeq(), wait: (minIndex, waitMs, signal) => view.waitForApplied(minIndex, waitMs, signal) },
       catalog: { service: catalog, datacenters: () => wan.byRtt(), peers: () => wan.peers() },
+      events: { read: (fromSeq, toSeq, max) => readEvents(js, fromSeq, toSeq, max) },
       forwardRead,
     });
     rpcServer.serve('http', 'request', async (payload) => {

@@ -8,6 +8,7 @@ import { registerIntentionRoutes, type IntentionApi } from './routes/intentions.
 import { registerConnectCaRoutes, type CaApi } from './routes/connect-ca.js';
 import { registerStatusRoutes, type ReplicationStatus } from './routes/status.js';
 import { registerCatalogRoutes, type CatalogApi } from './routes/catalog.js';
+import { registerEventRoutes, type EventsApi } from './routes/events.js';
 
 /** What the HTTP API needs from the agent; everything else stays behind these functions. */
 export interface ApiContext {
@@ -21,6 +22,8 @@ export interface ApiContext {
   readonly replication: () => ReplicationStatus;
   /** This datacenter's catalog and prepared queries (absent in tests of other areas). */
   readonly catalog?: CatalogApi;
+  /** The event feed over this datacenter's stream (absent in tests of other areas). */
+  readonly events?: EventsApi;
   /** The view's applied index, for blocking queries on replication status. */
   readonly appliedIndex: { current(): number; wait(minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number> };
   /** Runs a request at another datacenter (`?dc=`), returning its HTTP answer. */
@@ -100,5 +103,6 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   registerIntentionRoutes(app, ctx);
   registerConnectCaRoutes(app, ctx);
   registerCatalogRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
   return app;
 }

@@ -4,3 +4,4 @@ export { loadStreamDefinition, eventsStreamDefinition, eventsMirrorDefinition, i
 export { ensureStream, streamInfo } from './streams.js';
 export { createEventLog, type EventLog, type AppendOptions, type AppendResult } from './event-log.js';
 export { createWriter, type Writer, type WriterState, type WriterView, type Decision, type WriteOutcome, type WriterDeps } from './writer.js';
+export { readEvents, type FeedEvent } from './reader.js';
