@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { decodeEvent, EVENTS_STREAM, type TrellisEvent } from '../../src/events/index.js';
+import { chainEvent, decodeEvent, eventSubject, EVENTS_STREAM, GENESIS_PREV, type TrellisEvent } from '../../src/events/index.js';
 import { createEventLog } from '../../src/log/index.js';
 import { openView } from '../../src/view/index.js';
 import { createProjector } from '../../src/projector/index.js';
@@ -21,6 +21,7 @@ export async function benchProjection(ctx: BenchContext): Promise<BenchResult[]>
     const log = createEventLog({ nc, jsm });
     const ids = 5000;
     let pending: Promise<unknown>[] = [];
+    let prev = GENESIS_PREV;
     for (let i = 0; i < total; i++) {
       const id = `00000000-0000-4000-8000-${String(i % ids).padStart(12, '0')}`;
       const intention = {
@@ -38,7 +39,9 @@ export async function benchProjection(ctx: BenchContext): Promise<BenchResult[]>
         UpdatedAt: 1_700_000_000_000 + i,
       };
       const event: TrellisEvent = i < ids ? { v: 1, type: 'IntentionCreated', at: i, by: 'bench', data: { intention } } : { v: 1, type: 'IntentionUpdated', at: i, by: 'bench', data: { intention } };
-      pending.push(log.append(event, { expectedLastSeq: i }));
+      const chained = chainEvent(event, prev);
+      prev = chained.hash;
+      pending.push(log.appendRaw(eventSubject(event), chained.bytes, { expectedLastSeq: i }));
       if (pending.length >= 512) {
         await Promise.all(pending);
         pending = [];

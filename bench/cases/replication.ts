@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { EVENTS_STREAM, type TrellisEvent } from '../../src/events/index.js';
+import { chainEvent, eventSubject, EVENTS_STREAM, GENESIS_PREV, type TrellisEvent } from '../../src/events/index.js';
 import { createEventLog } from '../../src/log/index.js';
 import { openView } from '../../src/view/index.js';
 import { createProjector } from '../../src/projector/index.js';
@@ -39,13 +39,16 @@ export async function benchReplication(ctx: BenchContext): Promise<BenchResult[]
     const total = Math.round(ctx.seconds * rate);
     const start = performance.now();
     const acks: Promise<unknown>[] = [];
+    let prev = GENESIS_PREV;
     for (let k = 1; k <= total; k++) {
       const due = start + (k * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       const event: TrellisEvent = { v: 1, type: 'IntentionDeleted', at: Date.now(), by: 'bench', data: { id: `id-${k}` } };
       sentAt.set(k, performance.now());
-      acks.push(log.append(event, { expectedLastSeq: k - 1 }));
+      const chained = chainEvent(event, prev);
+      prev = chained.hash;
+      acks.push(log.appendRaw(eventSubject(event), chained.bytes, { expectedLastSeq: k - 1 }));
     }
     await Promise.all(acks);
     await view.waitForSeq(total, 30_000);

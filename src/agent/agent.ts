@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { TrellisError, errorMessage, type Logger } from '../common/index.js';
 import { createEventLog, createWriter, ensureStream, eventsMirrorDefinition, eventsStreamDefinition, readEvents, type EventLog, type Writer } from '../log/index.js';
-import { EVENTS_STREAM, SCHEMA_VERSION } from '../events/index.js';
+import { EVENTS_STREAM, GENESIS_PREV, SCHEMA_VERSION, chainEvent } from '../events/index.js';
 import { openView, type View } from '../view/index.js';
 import { createProjector, type Projector } from '../projector/index.js';
 import { createIntentionService, parseForwardedWrite, type IntentionService, type IntentionWrite } from '../intentions/index.js';
@@ -297,7 +297,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
 /** Appends the genesis event to a new stream; a concurrent starter's genesis is as good as ours. */
 async function startLog(eventLog: EventLog, primary: string, log: Logger): Promise<void> {
   try {
-    await eventLog.append({ v: SCHEMA_VERSION, type: 'LogStarted', at: Date.now(), by: `agent:${primary}`, data: { primary } }, { expectedLastSeq: 0 });
+    await eventLog.appendRaw('trellis.events.log.started', chainEvent({ v: SCHEMA_VERSION, type: 'LogStarted', at: Date.now(), by: `agent:${primary}`, data: { primary } }, GENESIS_PREV).bytes, { expectedLastSeq: 0 });
     log.info({ primary }, 'event log started');
   } catch (err) {
     if (!(err instanceof TrellisError && err.code === 'E_CONFLICT')) throw err;

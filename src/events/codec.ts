@@ -43,7 +43,7 @@ function num(o: Obj, key: string, path: string, integer = false): number {
   return v;
 }
 
-const ENVELOPE_KEYS = new Set(['v', 'type', 'at', 'by', 'rid', 'data']);
+const ENVELOPE_KEYS = new Set(['v', 'type', 'at', 'by', 'rid', 'prev', 'data']);
 const RECORD_KEYS = new Set(['ID', 'SourceNS', 'SourceName', 'DestinationNS', 'DestinationName', 'SourceType', 'Action', 'Description', 'Meta', 'Precedence', 'CreatedAt', 'UpdatedAt']);
 const INTENTION_DATA_KEYS = new Set(['intention']);
 const ID_DATA_KEYS = new Set(['id']);
@@ -106,6 +106,7 @@ function checkEvent(raw: unknown): TrellisEvent {
   num(raw, 'at', '');
   str(raw, 'by', '');
   if (raw.rid !== undefined) str(raw, 'rid', '');
+  if (raw.prev !== undefined && (typeof raw.prev !== 'string' || !/^[0-9a-f]{64}$/.test(raw.prev))) fail('prev', 'expected a SHA-256 in hex');
   const data = raw.data;
   if (!isObj(data)) fail('data', 'expected an object');
   switch (raw.type) {

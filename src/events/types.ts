@@ -37,6 +37,11 @@ interface Envelope<T extends string, D> {
   readonly by: string;
   /** The request that caused the event: retries of one request carry the same id. */
   readonly rid?: string;
+  /**
+   * The hash chain: SHA-256 (hex) of the previous event's envelope bytes as stored (64 zeros for
+   * the first). Set by the primary's writer when it appends; projectors verify it.
+   */
+  readonly prev?: string;
   readonly data: D;
 }
 

@@ -1,7 +1,7 @@
 import { headers as natsHeaders, nuid, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { TrellisError } from '../common/index.js';
-import { encodeEvent, eventSubject, EVENTS_STREAM, type TrellisEvent } from '../events/index.js';
+import { chainEvent, encodeEvent, eventHash, eventSubject, EVENTS_STREAM, GENESIS_PREV, type TrellisEvent } from '../events/index.js';
 
 const WRONG_LAST_SEQUENCE = 10071;
 const WRONG_LAST_MSG_ID = 10070;
@@ -31,6 +31,10 @@ export interface EventLog {
   /** Appends raw bytes on a subject; for tools and tests that must write what the codec would refuse. */
   appendRaw(subject: string, bytes: Uint8Array, options: AppendOptions): Promise<AppendResult>;
   lastSeq(): Promise<number>;
+  /** The hash the event after `seq` must link to (GENESIS_PREV for seq 0), from the stored bytes. */
+  hashAt(seq: number): Promise<string>;
+  /** Appends one event linked to the stream's last one (not pipelined): for genesis, tools and tests. */
+  appendChained(event: TrellisEvent, options?: { msgId?: string }): Promise<AppendResult>;
   close(): void;
 }
 
@@ -134,12 +138,23 @@ export function createEventLog({ nc, jsm, stream = EVENTS_STREAM }: EventLogDeps
     });
   }
 
+  async function hashAt(seq: number): Promise<string> {
+    if (seq === 0) return GENESIS_PREV;
+    const m = await jsm.streams.getMessage(stream, { seq });
+    if (!m) throw new TrellisError('E_INTERNAL', `event ${seq} of ${stream} cannot be read to continue the hash chain`);
+    return eventHash(m.data);
+  }
+  const lastSeq = async () => (await jsm.streams.info(stream)).state.last_seq;
+
   return {
     append: (event, options) => appendRaw(eventSubject(event), encodeEvent(event), options),
     appendRaw,
-    async lastSeq() {
-      const info = await jsm.streams.info(stream);
-      return info.state.last_seq;
+    lastSeq,
+    hashAt,
+    async appendChained(event, options = {}) {
+      const last = await lastSeq();
+      const { bytes } = chainEvent(event, await hashAt(last));
+      return appendRaw(eventSubject(event), bytes, { expectedLastSeq: last, ...(options.msgId ? { msgId: options.msgId } : {}) });
     },
     close() {
       if (sweeper) clearInterval(sweeper);

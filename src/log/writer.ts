@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { TrellisError, errorMessage, isTrellisError, type Logger } from '../common/index.js';
-import { CA_STATE_KEY, evolve, type CARootRow, type CAStateRow, type IntentionRow, type TrellisEvent, type ViewChange } from '../events/index.js';
+import { CA_STATE_KEY, chainEvent, eventSubject, evolve, type CARootRow, type CAStateRow, type IntentionRow, type TrellisEvent, type ViewChange } from '../events/index.js';
 import type { ViewReader } from '../view/index.js';
 import type { EventLog } from './event-log.js';
 
@@ -129,6 +129,8 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
   const failedAppends: Array<{ p: Pending; result: unknown; seq: number; reason: unknown }> = [];
   let nextSeq = 0; // 0: unknown, resync before the next append
   let lastAppended = 0;
+  /** The hash the next append links to: of the last event issued since the resync. */
+  let lastHash = '';
   /** The message id of the last append issued since the resync (undefined right after one). */
   let lastMsgId: string | undefined;
   let inflight = 0;
@@ -142,6 +144,7 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
     if (!(await view.waitForSeq(last, applyTimeoutMs))) {
       throw new TrellisError('E_UNAVAILABLE', `the local view did not reach stream sequence ${last} within ${applyTimeoutMs} ms`);
     }
+    lastHash = await log.hashAt(last);
     overlay.clear();
     nextSeq = last + 1;
     lastAppended = last;
@@ -199,13 +202,15 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
       const seq = nextSeq++;
       for (const change of evolve(overlay.state, seq, decision.event)) overlay.apply(change);
       const msgId = `${p.rid}:${p.attempts}`;
-      const event: TrellisEvent = { ...decision.event, rid: p.rid };
+      // Linked to the event issued before it: pipelined appends land in issue order or not at all.
+      const chained = chainEvent({ ...decision.event, rid: p.rid }, lastHash);
+      lastHash = chained.hash;
       const result = decision.result;
       const started = performance.now();
       const expectation = lastMsgId === undefined ? {} : { expectedLastMsgId: lastMsgId };
       lastMsgId = msgId;
       inflight++;
-      log.append(event, { expectedLastSeq: seq - 1, msgId, ...expectation }).then(
+      log.appendRaw(eventSubject(chained.event), chained.bytes, { expectedLastSeq: seq - 1, msgId, ...expectation }).then(
         (ack) => {
           inflight--;
           appendSeconds.observe((performance.now() - started) / 1000);

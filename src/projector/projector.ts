@@ -1,7 +1,7 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { errorMessage, type Logger } from '../common/index.js';
-import { decodeEvent, EVENTS_STREAM, type StoredEvent } from '../events/index.js';
+import { TrellisError, errorMessage, type Logger } from '../common/index.js';
+import { chainBreak, decodeEvent, eventHash, EVENTS_STREAM, GENESIS_PREV, type StoredEvent, type TrellisEvent } from '../events/index.js';
 import type { View } from '../view/index.js';
 
 export interface ProjectorStatus {
@@ -74,6 +74,13 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
   /** One subscription's worth of consuming; resolves when it ends (stop, halt or transport error). */
   async function consumeOnce(): Promise<void> {
     const consumer = await js.consumers.get(stream, { opt_start_seq: view.appliedSeq() + 1 });
+    // The hash chain continues from the last applied event's stored bytes.
+    let lastHash = GENESIS_PREV;
+    if (view.appliedSeq() > 0) {
+      const m = await (await js.jetstreamManager()).streams.getMessage(stream, { seq: view.appliedSeq() });
+      if (!m) throw new TrellisError('E_INTERNAL', `event ${view.appliedSeq()} is not in ${stream}: cannot continue the hash chain`);
+      lastHash = eventHash(m.data);
+    }
     const batch: StoredEvent[] = [];
     let nextSeq = view.appliedSeq() + 1;
     let committing = false;
@@ -120,12 +127,20 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
         refuse(`gap in stream ${stream}: expected sequence ${nextSeq}, received ${m.seq}`);
         return;
       }
+      let event: TrellisEvent;
       try {
-        batch.push({ seq: m.seq, event: decodeEvent(m.data) });
+        event = decodeEvent(m.data);
       } catch (err) {
         refuse(`event at sequence ${m.seq} (${m.subject}) cannot be applied: ${errorMessage(err)}`);
         return;
       }
+      const broken = chainBreak(m.seq, event, lastHash);
+      if (broken) {
+        refuse(broken);
+        return;
+      }
+      lastHash = eventHash(m.data);
+      batch.push({ seq: m.seq, event });
       nextSeq++;
       schedule();
     }

@@ -129,7 +129,8 @@ describe('event log and single writer', () => {
       };
       // Freeze the agent's projector view of the world: append, and immediately write the same pair
       // through the API. The writer's expected sequence is stale; JetStream refuses its append.
-      await log.append(foreign, { expectedLastSeq: last });
+      const foreignAck = await log.appendChained(foreign);
+      assert.equal(foreignAck.seq, last + 1);
       const res = await http(agent.httpUrl, 'POST', '/v1/connect/intentions', { SourceName: 'race', DestinationName: 'db', Action: 'allow' });
       assert.equal(res.status, 409, res.text);
       assert.match(res.text, /duplicate intention found: DENY default\/race => default\/db \(ID: 00000000-0000-4000-8000-0000000000ff\)/);
