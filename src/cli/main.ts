@@ -6,6 +6,7 @@ import { registerIntentionCommands } from './intention-commands.js';
 import { registerAgentCommand } from './agent-command.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerCaCommands } from './ca-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -22,6 +23,7 @@ export function buildProgram(io: CliIo): Command {
   registerDevCommand(program, io);
   registerIntentionCommands(program, io);
   registerCaCommands(program, io);
+  registerAuditCommands(program, io);
   return program;
 }
 

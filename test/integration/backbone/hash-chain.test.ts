@@ -10,6 +10,7 @@ import { createProjector } from '../../../src/projector/index.js';
 import { openView } from '../../../src/view/index.js';
 import { silentLogger } from '../../../src/common/index.js';
 import { chainEvent, decodeEvent, eventHash, GENESIS_PREV, type TrellisEvent } from '../../../src/events/index.js';
+import { runCli } from '../../../src/cli/main.js';
 
 describe('the hash chain of the event log', () => {
   let cluster: TestCluster;
@@ -36,6 +37,25 @@ describe('the hash chain of the event log', () => {
     }
   });
 
+  it('trellis audit verify reports the verified count and head hash; audit log prints the trail, filtered, as a table or JSON lines', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { env: {}, stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t) };
+    const nats = cluster.nats.servers.get('dc2')!.url;
+    assert.equal(await runCli(['audit', 'verify', '-nats-url', nats, '-datacenter', 'dc2'], io), 0, err.join(''));
+    assert.match(out.join(''), /^Verified \d+ events of dc2: the hash chain is intact\. Head: [0-9a-f]{64}\n$/);
+    out.length = 0;
+    assert.equal(await runCli(['audit', 'log', '-nats-url', nats, '-datacenter', 'dc2', '-service', 'b', '-json'], io), 0, err.join(''));
+    const lines = out.join('').trim().split('\n').map((l) => JSON.parse(l) as { type: string; summary: string; seq: number });
+    assert.deepEqual(lines.map((l) => l.type), ['IntentionCreated']);
+    assert.match(lines[0]?.summary ?? '', /^b => db allow/);
+    out.length = 0;
+    assert.equal(await runCli(['audit', 'log', '-nats-url', nats, '-datacenter', 'dc2', '-type', 'LogStarted'], io), 0);
+    assert.match(out.join(''), /^Seq\s+Time\s+Type\s+By\s+Summary\n1\s+\S+\s+LogStarted\s+agent:dc1\s+primary dc1\n$/);
+    assert.equal(await runCli(['audit', 'log', '-nats-url', nats, '-since', 'yesterday'], io), 1);
+    assert.match(err.join(''), /-since must be an RFC 3339 time/);
+  });
+
   it('a projector halts at an event that does not link to its predecessor and applies nothing from there; a fresh replay stops at the same event', async () => {
     const nc = cluster.agent('dc1').nc;
     const log = createEventLog({ nc, jsm: await jetstreamManager(nc, { domain: 'dc1' }) });
@@ -58,5 +78,13 @@ describe('the hash chain of the event log', () => {
     assert.equal(fresh.appliedSeq(), last, 'everything up to the forged event verified and applied');
     await projector.stop();
     await fresh.close();
+  });
+
+  it('trellis audit verify names the first broken link and exits 1', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['audit', 'verify', '-nats-url', cluster.nats.servers.get('dc1')!.url, '-datacenter', 'dc1'], { env: {}, stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
+    assert.equal(code, 1);
+    assert.match(err.join(''), /Hash chain of dc1 broken at event \d+: hash chain broken at event \d+: it links to ffffffffffffffff…/);
   });
 });

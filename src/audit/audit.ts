@@ -1,0 +1,100 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { chainBreak, decodeEvent, eventHash, EVENTS_STREAM, GENESIS_PREV, type TrellisEvent } from '../events/index.js';
+
+/** Walks a datacenter's stream from sequence 1 through its last event, in order, with the stored bytes. */
+export async function walkStream(js: JetStreamClient, jsm: JetStreamManager, visit: (seq: number, bytes: Uint8Array) => boolean | void): Promise<number> {
+  const last = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+  if (last === 0) return 0;
+  const consumer = await js.consumers.get(EVENTS_STREAM, { opt_start_seq: 1 });
+  const messages = await consumer.consume({ max_messages: 1024 });
+  let seen = 0;
+  for await (const m of messages) {
+    seen = m.seq;
+    const stop = visit(m.seq, m.data) === false;
+    if (stop || m.seq >= last) break;
+  }
+  messages.stop();
+  return seen;
+}
+
+export type VerifyResult =
+  | { readonly ok: true; readonly verified: number; readonly head: string }
+  | { readonly ok: false; readonly verified: number; readonly brokenAt: number; readonly reason: string };
+
+/** `trellis audit verify`: every event decodes and links to the bytes of the one before it. */
+export async function verifyChain(js: JetStreamClient, jsm: JetStreamManager): Promise<VerifyResult> {
+  let expected = GENESIS_PREV;
+  let verified = 0;
+  let broken: { brokenAt: number; reason: string } | undefined;
+  await walkStream(js, jsm, (seq, bytes) => {
+    if (seq !== verified + 1) {
+      broken = { brokenAt: verified + 1, reason: `event ${verified + 1} is missing from the stream (the next is ${seq})` };
+      return false;
+    }
+    let event: TrellisEvent;
+    try {
+      event = decodeEvent(bytes);
+    } catch (err) {
+      broken = { brokenAt: seq, reason: `event ${seq} cannot be decoded: ${(err as Error).message}` };
+      return false;
+    }
+    const reason = chainBreak(seq, event, expected);
+    if (reason) {
+      broken = { brokenAt: seq, reason };
+      return false;
+    }
+    expected = eventHash(bytes);
+    verified = seq;
+    return true;
+  });
+  return broken ? { ok: false, verified, ...broken } : { ok: true, verified, head: expected };
+}
+
+/** One line of `trellis audit log`. */
+export interface AuditEntry {
+  readonly seq: number;
+  readonly time: string;
+  readonly type: string;
+  readonly by: string;
+  readonly rid: string;
+  readonly summary: string;
+  readonly services: readonly string[];
+  readonly data: unknown;
+}
+
+/** What an event is about, in one line, and the services it names. */
+export function describeForAudit(seq: number, event: TrellisEvent): AuditEntry {
+  let summary = '';
+  let services: string[] = [];
+  switch (event.type) {
+    case 'IntentionCreated':
+    case 'IntentionUpdated': {
+      const i = event.data.intention;
+      summary = `${i.SourceName} => ${i.DestinationName} ${i.Action}${i.Description ? ` (${i.Description})` : ''} [${i.ID}]`;
+      services = [i.SourceName, i.DestinationName];
+      break;
+    }
+    case 'IntentionDeleted':
+      summary = `intention ${event.data.id}`;
+      break;
+    case 'LogStarted':
+      summary = `primary ${event.data.primary}`;
+      break;
+    case 'CARootCreated':
+      summary = `trust domain ${event.data.trustDomain}, root ${event.data.root.ID}`;
+      break;
+    case 'CARootRotated':
+      summary = `root ${event.data.root.ID} replaces ${event.data.previousRootId}`;
+      break;
+    case 'CARootsPruned':
+      summary = `withdrawn ${event.data.rootIds.join(', ')}`;
+      break;
+    case 'CAConfigSet':
+      summary = `LeafCertTTL ${event.data.config.LeafCertTTL}, key ${event.data.config.PrivateKeyType} ${event.data.config.PrivateKeyBits}`;
+      break;
+    case 'IntermediateIssued':
+      summary = `${event.data.datacenter} serial ${event.data.serial}`;
+      break;
+  }
+  return { seq, time: new Date(event.at).toISOString(), type: event.type, by: event.by, rid: event.rid ?? '', summary, services, data: event.data };
+}

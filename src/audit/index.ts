@@ -1,0 +1,3 @@
+// The audit trail: walking a datacenter's event log from sequence 1, verifying its hash chain,
+// and describing each event for people and SIEM imports.
+export { walkStream, verifyChain, describeForAudit, type VerifyResult, type AuditEntry } from './audit.js';
