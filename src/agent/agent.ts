@@ -15,6 +15,7 @@ import { createRpcClient, createRpcServer, RpcUnreachableError, type RpcServer }
 import { buildApi, type ForwardedRequest, type ForwardedResponse } from '../api/index.js';
 import { createCatalogService, openCatalog, toConsulInstance, type ExecuteResult, type QuerySpec } from '../catalog/index.js';
 import { startDnsServer } from '../dns/index.js';
+import { stateAt } from '../audit/index.js';
 import { createWanMonitor } from './wan.js';
 import type { AgentConfig } from './config.js';
 import { connectNats } from './nats-connect.js';
@@ -240,7 +241,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       nodeName,
       logger: log,
       registry,
-      intentions: { view, service: intentions, defaultAllow: config.defaultIntentionPolicy === 'allow' },
+      intentions: { view, service: intentions, defaultAllow: config.defaultIntentionPolicy === 'allow', stateAt: async (at) => stateAt(js, jsm, at) },
       ca: { view, leaf: (service, minIndex, waitMs, signal) => leafSigner.leaf(service, minIndex, waitMs, signal), ...caApi, status: () => authority.status() },
       replication: () => replication.status(),
       appliedIndex: { current: () => view.appliedSeq(), wait: (minIndex, waitMs, signal) => view.waitForApplied(minIndex, waitMs, signal) },

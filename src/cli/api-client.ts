@@ -53,7 +53,7 @@ export function createApiClient({ address, token, datacenter }: ApiClientOptions
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
   return {
-    list: () => call<ConsulIntention[]>('GET', '/v1/connect/intentions'),
+    list: (at?: string) => call<ConsulIntention[]>('GET', '/v1/connect/intentions', at ? { at } : {}),
     create: (ixn: Partial<ConsulIntention>) => call<{ ID: string }>('POST', '/v1/connect/intentions', {}, ixn),
     upsertExact: (source: string, destination: string, ixn: Partial<ConsulIntention>) =>
       call<boolean>('PUT', '/v1/connect/intentions/exact', { source, destination }, ixn),
@@ -61,7 +61,7 @@ export function createApiClient({ address, token, datacenter }: ApiClientOptions
     getById: (id: string) => call<ConsulIntention>('GET', `/v1/connect/intentions/${encodeURIComponent(id)}`),
     deleteExact: (source: string, destination: string) => call<boolean>('DELETE', '/v1/connect/intentions/exact', { source, destination }),
     deleteById: (id: string) => call<boolean>('DELETE', `/v1/connect/intentions/${encodeURIComponent(id)}`),
-    check: (source: string, destination: string) => call<{ Allowed: boolean }>('GET', '/v1/connect/intentions/check', { source, destination }),
+    check: (source: string, destination: string, at?: string) => call<{ Allowed: boolean }>('GET', '/v1/connect/intentions/check', { source, destination, ...(at ? { at } : {}) }),
     match: (by: 'source' | 'destination', name: string) => call<Record<string, ConsulIntention[]>>('GET', '/v1/connect/intentions/match', { by, name }),
     caRoots: () => call<{ ActiveRootID: string; TrustDomain: string; Roots: Array<Record<string, unknown>> }>('GET', '/v1/connect/ca/roots'),
     caConfiguration: () => call<Record<string, unknown>>('GET', '/v1/connect/ca/configuration'),

@@ -101,12 +101,19 @@ export function registerIntentionCommands(program: Command, io: CliIo): void {
     },
   );
 
-  withHttpFlags(intention.command('check').description('Check whether SRC may connect to DST (exit 0 allowed, 2 denied)').argument('[src]').argument('[dst]')).action(
-    async (src: string | undefined, dst: string | undefined, flags: HttpFlags) => {
+  withHttpFlags(
+    intention
+      .command('check')
+      .description('Check whether SRC may connect to DST (exit 0 allowed, 2 denied)')
+      .argument('[src]')
+      .argument('[dst]')
+      .option('--at <time|seq>', 'answer as of an RFC 3339 time or a log sequence, from the log'),
+  ).action(
+    async (src: string | undefined, dst: string | undefined, flags: HttpFlags & { at?: string }) => {
       if (!src || !dst) usage('Must specify two arguments: source and destination');
       let allowed = false;
       await guarded('checking the intention', async () => {
-        allowed = (await client(flags, io).check(src, dst)).Allowed;
+        allowed = (await client(flags, io).check(src, dst, flags.at)).Allowed;
       });
       io.stdout(allowed ? 'Allowed\n' : 'Denied\n');
       if (!allowed) throw new CliExit(2);
@@ -130,9 +137,9 @@ export function registerIntentionCommands(program: Command, io: CliIo): void {
     });
   });
 
-  withHttpFlags(intention.command('list').description('List all intentions')).action(async (flags: HttpFlags) => {
+  withHttpFlags(intention.command('list').description('List all intentions').option('--at <time|seq>', 'the intentions as of an RFC 3339 time or a log sequence, from the log')).action(async (flags: HttpFlags & { at?: string }) => {
     await guarded('listing intentions', async () => {
-      const all = await client(flags, io).list();
+      const all = await client(flags, io).list(flags.at);
       if (all.length === 0) {
         io.stdout('There are no intentions.\n');
         return;

@@ -12,6 +12,7 @@ import {
   type IntentionService,
 } from '../../intentions/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
+import { parseAt, type PointInTime } from '../../audit/index.js';
 import { actorOf } from '../actor.js';
 import type { ApiContext } from '../server.js';
 
@@ -22,6 +23,8 @@ export interface IntentionApi {
   };
   readonly service: IntentionService;
   readonly defaultAllow: boolean;
+  /** `?at=`: the state after the event at a sequence, or as of a time, folded from the log. */
+  readonly stateAt?: (at: { readonly seq: number } | { readonly time: number }) => Promise<PointInTime>;
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -45,8 +48,21 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     return at;
   }
 
+  /** `?at=T|SEQ`: what was true then, from the log; X-Consul-Index is the last event folded in. */
+  async function pointInTime(query: Query, reply: FastifyReply): Promise<PointInTime | undefined> {
+    const at = query.at;
+    if (typeof at !== 'string' || at === '') return undefined;
+    if (!ctx.intentions.stateAt) throw new TrellisError('E_UNAVAILABLE', 'point-in-time queries are not available here');
+    const state = await ctx.intentions.stateAt(parseAt(at));
+    setQueryMeta(reply, state.seq);
+    return state;
+  }
+
   app.get('/v1/connect/intentions', async (request, reply) => {
-    await block(request.query as Query, reply);
+    const query = request.query as Query;
+    const then = await pointInTime(query, reply);
+    if (then) return sortIntentions(then.intentions.values()).map(toConsulIntention);
+    await block(query, reply);
     return sortIntentions(view.intentions()).map(toConsulIntention);
   });
 
@@ -85,6 +101,8 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     const query = request.query as Query;
     const source = parseIntentionName(required(query, 'source'), 'source');
     const destination = parseIntentionName(required(query, 'destination'), 'destination');
+    const then = await pointInTime(query, reply);
+    if (then) return intentionCheck(then, source.name, destination.name, defaultAllow);
     await block(query, reply);
     return intentionCheck(view, source.name, destination.name, defaultAllow);
   });
