@@ -2,3 +2,4 @@
 // and describing each event for people and SIEM imports.
 export { walkStream, verifyChain, describeForAudit, type VerifyResult, type AuditEntry } from './audit.js';
 export { stateAt, parseAt, type PointInTime } from './point-in-time.js';
+export { replayInto, firstDifference, type ReplayProgress, type ReplayResult } from './replay.js';

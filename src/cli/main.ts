@@ -7,6 +7,7 @@ import { registerAgentCommand } from './agent-command.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerCaCommands } from './ca-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerReplayCommand } from './replay-command.js';
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -24,6 +25,7 @@ export function buildProgram(io: CliIo): Command {
   registerIntentionCommands(program, io);
   registerCaCommands(program, io);
   registerAuditCommands(program, io);
+  registerReplayCommand(program, io);
   return program;
 }
 
