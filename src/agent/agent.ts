@@ -174,9 +174,9 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       logger: log,
       now: () => Date.now(),
       newId: () => randomUUID(),
-      forward: async (write: IntentionWrite, actor: string) => {
+      forward: async (write: IntentionWrite, actor: string, origin) => {
         try {
-          return await rpcClient.call(primary, 'intentions', 'write', { write, actor }, { timeoutMs: forwardTimeoutMs });
+          return await rpcClient.call(primary, 'intentions', 'write', { write, actor, ...(origin ? { origin } : {}) }, { timeoutMs: forwardTimeoutMs });
         } catch (err) {
           if (err instanceof RpcUnreachableError) {
             throw new TrellisError('E_PRIMARY_UNREACHABLE', `primary datacenter ${primary} is unreachable (${err.reason}): the write was not applied`, { cause: err });
@@ -187,8 +187,9 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     });
     if (isPrimary) {
       rpcServer.serve('intentions', 'write', async (payload, caller) => {
-        const { write, actor } = parseForwardedWrite(payload);
-        return intentions.apply(write, `${actor}@${caller}`);
+        const { write, actor, origin } = parseForwardedWrite(payload);
+        // The forwarding datacenter is the authenticated caller: its claim of origin must agree.
+        return intentions.apply(write, `${actor}@${caller}`, origin ? { ...origin, dc: caller } : undefined);
       });
     }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { TrellisError, type Logger } from '../common/index.js';
@@ -66,6 +67,8 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
+    // Request ids end up in the audit trail (when the client sends no X-Request-ID): unique, not req-1, req-2…
+    genReqId: () => randomUUID(),
     // Closing destroys every connection: blocking queries were released at preClose, and a
     // client's half-opened keep-alive socket (undici reconnects after an aborted request) must
     // not hold a shutdown for the 60 s of Node's headers timeout.

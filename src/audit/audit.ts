@@ -56,6 +56,8 @@ export interface AuditEntry {
   readonly time: string;
   readonly type: string;
   readonly by: string;
+  /** Where the request came in (datacenter, client address, request id), when recorded. */
+  readonly origin: { readonly dc: string; readonly addr: string; readonly req: string } | null;
   readonly rid: string;
   readonly summary: string;
   readonly services: readonly string[];
@@ -96,5 +98,5 @@ export function describeForAudit(seq: number, event: TrellisEvent): AuditEntry {
       summary = `${event.data.datacenter} serial ${event.data.serial}`;
       break;
   }
-  return { seq, time: new Date(event.at).toISOString(), type: event.type, by: event.by, rid: event.rid ?? '', summary, services, data: event.data };
+  return { seq, time: new Date(event.at).toISOString(), type: event.type, by: event.by, origin: event.origin ?? null, rid: event.rid ?? '', summary, services, data: event.data };
 }

@@ -43,7 +43,8 @@ function num(o: Obj, key: string, path: string, integer = false): number {
   return v;
 }
 
-const ENVELOPE_KEYS = new Set(['v', 'type', 'at', 'by', 'rid', 'prev', 'data']);
+const ENVELOPE_KEYS = new Set(['v', 'type', 'at', 'by', 'rid', 'prev', 'origin', 'data']);
+const ORIGIN_KEYS = new Set(['dc', 'addr', 'req']);
 const RECORD_KEYS = new Set(['ID', 'SourceNS', 'SourceName', 'DestinationNS', 'DestinationName', 'SourceType', 'Action', 'Description', 'Meta', 'Precedence', 'CreatedAt', 'UpdatedAt']);
 const INTENTION_DATA_KEYS = new Set(['intention']);
 const ID_DATA_KEYS = new Set(['id']);
@@ -106,6 +107,12 @@ function checkEvent(raw: unknown): TrellisEvent {
   num(raw, 'at', '');
   str(raw, 'by', '');
   if (raw.rid !== undefined) str(raw, 'rid', '');
+  if (raw.origin !== undefined) {
+    const o = raw.origin;
+    if (!isObj(o)) fail('origin', 'expected an object');
+    onlyKeys(o, ORIGIN_KEYS, 'origin');
+    for (const k of ['dc', 'addr', 'req']) str(o, k, 'origin.');
+  }
   if (raw.prev !== undefined && (typeof raw.prev !== 'string' || !/^[0-9a-f]{64}$/.test(raw.prev))) fail('prev', 'expected a SHA-256 in hex');
   const data = raw.data;
   if (!isObj(data)) fail('data', 'expected an object');

@@ -27,6 +27,13 @@ export interface IntentionRow extends IntentionRecord {
   readonly ModifyIndex: number;
 }
 
+/** Where a write came from, for the audit trail. */
+export interface Origin {
+  readonly dc: string;
+  readonly addr: string;
+  readonly req: string;
+}
+
 interface Envelope<T extends string, D> {
   /** Schema version. */
   readonly v: number;
@@ -42,6 +49,8 @@ interface Envelope<T extends string, D> {
    * the first). Set by the primary's writer when it appends; projectors verify it.
    */
   readonly prev?: string;
+  /** Where the request came in: the datacenter, the client's address, its request id (X-Request-ID, or the agent's own). */
+  readonly origin?: Origin;
   readonly data: D;
 }
 

@@ -5,6 +5,7 @@ import type { Decision, WriterState } from '../log/index.js';
 import { describeIntention } from './describe.js';
 import type { IntentionInput } from './input.js';
 import { DEFAULT_NAMESPACE, WILDCARD, type IntentionName } from './names.js';
+import type { Origin } from '../events/index.js';
 import { intentionPrecedence } from './precedence.js';
 import { validateIntention } from './validate.js';
 
@@ -14,6 +15,8 @@ export interface DecideContext {
   readonly newId: () => string;
   /** Who asked: recorded as the event's `by`. */
   readonly actor: string;
+  /** Where the request came in, for the audit trail. */
+  readonly origin?: Origin;
 }
 
 /** Namespaces are an Enterprise feature in Consul; trellis has `default` (and `*` where a wildcard fits). */
@@ -49,7 +52,7 @@ function refuseDuplicate(state: WriterState, record: Omit<IntentionRecord, 'ID' 
 }
 
 function event(type: 'IntentionCreated' | 'IntentionUpdated', intention: IntentionRecord, ctx: DecideContext): TrellisEvent {
-  return { v: SCHEMA_VERSION, type, at: ctx.now, by: ctx.actor, data: { intention } };
+  return { v: SCHEMA_VERSION, type, at: ctx.now, by: ctx.actor, ...(ctx.origin ? { origin: ctx.origin } : {}), data: { intention } };
 }
 
 function create(state: WriterState, fields: Omit<IntentionRecord, 'ID' | 'CreatedAt' | 'UpdatedAt'>, ctx: DecideContext): Decision<string> {
@@ -87,7 +90,7 @@ export function decideUpsertExact(state: WriterState, source: IntentionName, des
 /** `DELETE /v1/connect/intentions/:id`. */
 export function decideDelete(state: WriterState, id: string, ctx: DecideContext): Decision<string> {
   if (!state.intention(id)) throw new TrellisError('E_NOT_FOUND', `Cannot delete non-existent intention: '${id}'`);
-  return { event: { v: SCHEMA_VERSION, type: 'IntentionDeleted', at: ctx.now, by: ctx.actor, data: { id } }, result: id };
+  return { event: { v: SCHEMA_VERSION, type: 'IntentionDeleted', at: ctx.now, by: ctx.actor, ...(ctx.origin ? { origin: ctx.origin } : {}), data: { id } }, result: id };
 }
 
 /** `DELETE /v1/connect/intentions/exact`: deleting a pair that has no intention changes nothing and succeeds. */

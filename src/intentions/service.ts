@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Origin } from '../events/index.js';
 import { TrellisError, type Logger } from '../common/index.js';
 import type { Writer } from '../log/index.js';
 import type { ViewReader } from '../view/index.js';
@@ -23,15 +24,16 @@ const forwardedWrite = z.strictObject({
     z.strictObject({ op: z.literal('delete-exact'), source: z.string(), destination: z.string() }),
   ]),
   actor: z.string().max(256),
+  origin: z.strictObject({ dc: z.string().max(64), addr: z.string().max(128), req: z.string().max(128) }).optional(),
 });
 
 /** A forwarded write as another datacenter sent it: checked before anything acts on it. */
-export function parseForwardedWrite(payload: unknown): { write: IntentionWrite; actor: string } {
+export function parseForwardedWrite(payload: unknown): { write: IntentionWrite; actor: string; origin: Origin | undefined } {
   const parsed = forwardedWrite.safeParse(payload);
   if (!parsed.success) {
     throw new TrellisError('E_VALIDATION', `malformed forwarded write: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
-  return parsed.data;
+  return { write: parsed.data.write, actor: parsed.data.actor, origin: parsed.data.origin };
 }
 
 export interface IntentionWriteResult {
@@ -43,7 +45,7 @@ export interface IntentionWriteResult {
 
 export interface IntentionService {
   /** At the primary: decide and append. At a secondary: check the input, forward to the primary. */
-  apply(write: IntentionWrite, actor: string): Promise<IntentionWriteResult>;
+  apply(write: IntentionWrite, actor: string, origin?: Origin): Promise<IntentionWriteResult>;
 }
 
 export interface IntentionServiceDeps {
@@ -53,7 +55,7 @@ export interface IntentionServiceDeps {
   /** Present at the primary only. */
   readonly writer: Writer | undefined;
   /** Sends a write to the primary; used at secondaries. */
-  readonly forward: (write: IntentionWrite, actor: string) => Promise<IntentionWriteResult>;
+  readonly forward: (write: IntentionWrite, actor: string, origin: Origin | undefined) => Promise<IntentionWriteResult>;
   readonly logger: Logger;
   readonly now: () => number;
   readonly newId: () => string;
@@ -91,11 +93,11 @@ export function createIntentionService(deps: IntentionServiceDeps): IntentionSer
   let requestCounter = 0;
   const ridPrefix = `${deps.datacenter}-${process.pid}-${Date.now().toString(36)}`;
 
-  async function applyAtPrimary(write: IntentionWrite, actor: string): Promise<IntentionWriteResult> {
+  async function applyAtPrimary(write: IntentionWrite, actor: string, origin: Origin | undefined): Promise<IntentionWriteResult> {
     if (!writer) throw new TrellisError('E_INTERNAL', 'no writer at the primary');
     const rid = `${ridPrefix}-${++requestCounter}`;
     const outcome = await writer.submit(rid, (state) => {
-      const ctx = { now: now(), newId, actor };
+      const ctx = { now: now(), newId, actor, ...(origin ? { origin } : {}) };
       switch (write.op) {
         case 'create':
           return decideCreate(state, parseIntentionBody(write.body, 'Failed to decode request body'), ctx);
@@ -113,10 +115,10 @@ export function createIntentionService(deps: IntentionServiceDeps): IntentionSer
   }
 
   return {
-    async apply(write, actor) {
+    async apply(write, actor, origin) {
       checkInput(write);
-      if (deps.datacenter === deps.primary) return applyAtPrimary(write, actor);
-      const answer = await forward(write, actor);
+      if (deps.datacenter === deps.primary) return applyAtPrimary(write, actor, origin);
+      const answer = await forward(write, actor, origin);
       // Read-your-writes at the secondary too, when the WAN is quick enough: not a condition of success.
       await view.waitForSeq(answer.index, localApplyWaitMs);
       return answer;

@@ -14,7 +14,7 @@ const MAX_LIMIT = 5000;
 const KEEPALIVE_MS = 15_000;
 
 function toJson(e: FeedEvent): Record<string, unknown> {
-  return { seq: e.seq, time: e.time, type: e.event.type, by: e.event.by, ...(e.event.rid ? { rid: e.event.rid } : {}), data: e.event.data };
+  return { seq: e.seq, time: e.time, type: e.event.type, by: e.event.by, ...(e.event.origin ? { origin: e.event.origin } : {}), ...(e.event.rid ? { rid: e.event.rid } : {}), data: e.event.data };
 }
 
 function positive(value: unknown, name: string, fallback: number): number {

@@ -13,7 +13,7 @@ import {
 } from '../../intentions/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
 import { parseAt, type PointInTime } from '../../audit/index.js';
-import { actorOf } from '../actor.js';
+import { actorOf, originOf } from '../actor.js';
 import type { ApiContext } from '../server.js';
 
 /** What the intention routes need: the view to read, the service to write, the default policy. */
@@ -67,7 +67,7 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
   });
 
   app.post('/v1/connect/intentions', async (request) => {
-    const { result } = await service.apply({ op: 'create', body: request.body }, actorOf(request.headers));
+    const { result } = await service.apply({ op: 'create', body: request.body }, actorOf(request.headers), originOf(request, ctx.datacenter));
     return { ID: result };
   });
 
@@ -85,7 +85,7 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     const query = request.query as Query;
     const source = required(query, 'source');
     const destination = required(query, 'destination');
-    await service.apply({ op: 'upsert-exact', source, destination, body: request.body }, actorOf(request.headers));
+    await service.apply({ op: 'upsert-exact', source, destination, body: request.body }, actorOf(request.headers), originOf(request, ctx.datacenter));
     return true;
   });
 
@@ -93,7 +93,7 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     const query = request.query as Query;
     const source = required(query, 'source');
     const destination = required(query, 'destination');
-    await service.apply({ op: 'delete-exact', source, destination }, actorOf(request.headers));
+    await service.apply({ op: 'delete-exact', source, destination }, actorOf(request.headers), originOf(request, ctx.datacenter));
     return true;
   });
 
@@ -132,13 +132,13 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
 
   app.put('/v1/connect/intentions/:id', async (request) => {
     const id = parseIntentionId((request.params as { id: string }).id);
-    await service.apply({ op: 'update', id, body: request.body }, actorOf(request.headers));
+    await service.apply({ op: 'update', id, body: request.body }, actorOf(request.headers), originOf(request, ctx.datacenter));
     return { ID: id };
   });
 
   app.delete('/v1/connect/intentions/:id', async (request) => {
     const id = parseIntentionId((request.params as { id: string }).id);
-    await service.apply({ op: 'delete', id }, actorOf(request.headers));
+    await service.apply({ op: 'delete', id }, actorOf(request.headers), originOf(request, ctx.datacenter));
     return true;
   });
 
