@@ -9,9 +9,11 @@ import { readFileSync } from 'node:fs';
 import { subscribe } from '../src/subscribe/index.js';
 
 const datacenter = process.argv[2] ?? 'dc1';
-const dev = JSON.parse(readFileSync('.trellis/dev/dev.json', 'utf8')) as { datacenters: Array<{ name: string; nats: string }> };
+// trellis dev writes every datacenter's NATS address here (another --data-dir: set TRELLIS_DEV_JSON).
+const manifest = process.env.TRELLIS_DEV_JSON ?? '.trellis/dev/dev.json';
+const dev = JSON.parse(readFileSync(manifest, 'utf8')) as { datacenters: Array<{ name: string; nats: string }> };
 const servers = dev.datacenters.find((d) => d.name === datacenter)?.nats;
-if (!servers) throw new Error(`no datacenter ${datacenter} in .trellis/dev/dev.json: is \`npm run dev\` running?`);
+if (!servers) throw new Error(`no datacenter ${datacenter} in ${manifest}: is \`npm run dev\` running?`);
 
 const subscription = await subscribe(
   { servers, datacenter, name: 'example-printer', from: 'start', types: ['IntentionCreated', 'IntentionUpdated', 'IntentionDeleted'] },

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startCluster, http, type TestCluster } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
 import { runCli } from '../../../src/cli/main.js';
+import fc from 'fast-check';
 
 describe('point in time: what was true then, from the log', () => {
   let cluster: TestCluster;
@@ -51,5 +52,50 @@ describe('point in time: what was true then, from the log', () => {
     assert.equal(await runCli(['intention', 'list', '-at', String(allowedAt), '-http-addr', url('dc2')], io), 0);
     assert.match(out.join(''), /\ba\s+allow\s+db/);
     assert.match(out.join(''), /\bb\s+allow\s+db/);
+  });
+});
+
+describe('point in time, as a law', () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startCluster({ datacenters: ['dc1'] });
+  });
+  after(async () => {
+    await cluster.stop();
+  });
+
+  it('for random histories, ?at=SEQ answers exactly what the live view said right after that event', async () => {
+    const url = cluster.agent('dc1').httpUrl;
+    const names = ['web', 'api', 'db', '*'];
+    const op = fc.record({
+      kind: fc.constantFrom('put', 'put', 'delete'),
+      source: fc.constantFrom(...names),
+      destination: fc.constantFrom('db', 'cache', '*'),
+      action: fc.constantFrom('allow', 'deny'),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 8 }), async (ops) => {
+        const seen = new Map<number, { list: unknown; checks: boolean[] }>();
+        const snapshot = async () => {
+          const res = await http(url, 'GET', '/v1/connect/intentions');
+          const checks = await Promise.all(names.map(async (s) => ((await http(url, 'GET', `/v1/connect/intentions/check?source=${encodeURIComponent(s)}&destination=db`)).body as { Allowed: boolean }).Allowed));
+          seen.set(Number(res.headers.get('X-Consul-Index')), { list: res.body, checks });
+        };
+        for (const o of ops) {
+          const path = `/v1/connect/intentions/exact?source=${encodeURIComponent(o.source)}&destination=${encodeURIComponent(o.destination)}`;
+          if (o.kind === 'put') await http(url, 'PUT', path, { Action: o.action });
+          else await http(url, 'DELETE', path);
+          await snapshot();
+        }
+        for (const [seq, expected] of seen) {
+          const then = await http(url, 'GET', `/v1/connect/intentions?at=${seq}`);
+          assert.equal(Number(then.headers.get('X-Consul-Index')), seq);
+          assert.deepEqual(then.body, expected.list, `intentions at ${seq}`);
+          const checks = await Promise.all(names.map(async (s) => ((await http(url, 'GET', `/v1/connect/intentions/check?source=${encodeURIComponent(s)}&destination=db&at=${seq}`)).body as { Allowed: boolean }).Allowed));
+          assert.deepEqual(checks, expected.checks, `checks at ${seq}`);
+        }
+      }),
+      { numRuns: 4 },
+    );
   });
 });
