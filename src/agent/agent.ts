@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { TrellisError, errorMessage, type Logger } from '../common/index.js';
 import { createEventLog, createWriter, ensureStream, eventsMirrorDefinition, eventsStreamDefinition, readEvents, type EventLog, type Writer } from '../log/index.js';
-import { EVENTS_STREAM, GENESIS_PREV, SCHEMA_VERSION, chainEvent } from '../events/index.js';
+import { EVENTS_STREAM, GENESIS_PREV, SCHEMA_VERSION, chainEvent, type Origin } from '../events/index.js';
 import { openView, type View } from '../view/index.js';
 import { createProjector, type Projector } from '../projector/index.js';
 import { createIntentionService, parseForwardedWrite, type IntentionService, type IntentionWrite } from '../intentions/index.js';
@@ -137,17 +137,17 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       });
       // Configuration changes and rotations forwarded by secondaries: the body is validated again here.
       rpcServer.serve('ca', 'config', async (payload, caller) => {
-        const { body, actor } = parseForwardedCaWrite(payload);
-        await authority.setConfiguration(parseCaConfigurationBody(body), `${actor}@${caller}`);
+        const { body, actor, origin } = parseForwardedCaWrite(payload);
+        await authority.setConfiguration(parseCaConfigurationBody(body), `${actor}@${caller}`, origin ? { ...origin, dc: caller } : undefined);
         return true;
       });
       rpcServer.serve('ca', 'rotate', async (payload, caller) => {
-        const { actor } = parseForwardedCaWrite(payload);
-        return authority.rotate(`${actor}@${caller}`);
+        const { actor, origin } = parseForwardedCaWrite(payload);
+        return authority.rotate(`${actor}@${caller}`, origin ? { ...origin, dc: caller } : undefined);
       });
     }
     /** A CA write from a secondary goes to the primary; with the WAN down it fails fast with 503. */
-    const forwardCa = async <T>(verb: 'config' | 'rotate', payload: { body?: unknown; actor: string }): Promise<T> => {
+    const forwardCa = async <T>(verb: 'config' | 'rotate', payload: { body?: unknown; actor: string; origin: Origin }): Promise<T> => {
       try {
         return await rpcClient.call<T>(primary, 'ca', verb, payload, { timeoutMs: Math.max(forwardTimeoutMs, 15_000) });
       } catch (err) {
@@ -158,13 +158,13 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       }
     };
     const caApi = {
-      async setConfiguration(body: unknown, actor: string) {
+      async setConfiguration(body: unknown, actor: string, origin: Origin) {
         // Bad input is refused here, WAN or not; the primary checks again.
         const request = parseCaConfigurationBody(body);
-        if (isPrimary) await authority.setConfiguration(request, actor);
-        else await forwardCa<boolean>('config', { body, actor });
+        if (isPrimary) await authority.setConfiguration(request, actor, origin);
+        else await forwardCa<boolean>('config', { body, actor, origin });
       },
-      rotate: (actor: string) => (isPrimary ? authority.rotate(actor) : forwardCa<{ rootId: string; index: number }>('rotate', { actor })),
+      rotate: (actor: string, origin: Origin) => (isPrimary ? authority.rotate(actor, origin) : forwardCa<{ rootId: string; index: number }>('rotate', { actor, origin })),
     };
     const intentions = createIntentionService({
       datacenter,
@@ -306,11 +306,17 @@ async function startLog(eventLog: EventLog, primary: string, log: Logger): Promi
   }
 }
 
-/** A CA write forwarded by a secondary: `{body?, actor}`. */
-function parseForwardedCaWrite(payload: unknown): { body: unknown; actor: string } {
-  const parsed = z.strictObject({ body: z.unknown().optional(), actor: z.string().min(1).max(256) }).safeParse(payload);
-  if (!parsed.success) throw new TrellisError('E_VALIDATION', 'forwarded CA write refused: expected {body, actor}');
-  return { body: parsed.data.body, actor: parsed.data.actor };
+/** A CA write forwarded by a secondary: `{body?, actor, origin?}`. */
+function parseForwardedCaWrite(payload: unknown): { body: unknown; actor: string; origin: Origin | undefined } {
+  const parsed = z
+    .strictObject({
+      body: z.unknown().optional(),
+      actor: z.string().min(1).max(256),
+      origin: z.strictObject({ dc: z.string().max(64), addr: z.string().max(128), req: z.string().max(128) }).optional(),
+    })
+    .safeParse(payload);
+  if (!parsed.success) throw new TrellisError('E_VALIDATION', 'forwarded CA write refused: expected {body, actor, origin}');
+  return { body: parsed.data.body, actor: parsed.data.actor, origin: parsed.data.origin };
 }
 
 const forwardedRequestSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { TrellisError, errorMessage, type Logger } from '../common/index.js';
-import { DEFAULT_CA_CONFIG, SCHEMA_VERSION, type CAConfigRecord, type CARootRow, type CAStateRow, type IntermediateRow } from '../events/index.js';
+import { DEFAULT_CA_CONFIG, SCHEMA_VERSION, type CAConfigRecord, type CARootRow, type CAStateRow, type IntermediateRow, type Origin } from '../events/index.js';
 import type { Writer } from '../log/index.js';
 import { caTtls, needsRotation, sameConfig, type CaConfigurationRequest } from './config.js';
 import { buildCsr, intermediateCommonName, validateIntermediateCsr } from './csr.js';
@@ -46,9 +46,9 @@ export interface CertificateAuthority {
   /** Secondary: make sure this datacenter holds a current intermediate (asks the primary when not). */
   ensureIntermediate(): Promise<void>;
   /** Primary: apply a validated configuration (a new key type or size rotates the root). */
-  setConfiguration(request: CaConfigurationRequest, actor: string): Promise<{ index: number; rotated: boolean }>;
+  setConfiguration(request: CaConfigurationRequest, actor: string, origin?: Origin): Promise<{ index: number; rotated: boolean }>;
   /** Primary: a new root of the configured type, cross-signed by the current one. */
-  rotate(actor: string): Promise<{ index: number; rootId: string }>;
+  rotate(actor: string, origin?: Origin): Promise<{ index: number; rootId: string }>;
   /** Primary: withdraw roots rotated out more than 2 × LeafCertTTL ago. */
   pruneRoots(): Promise<{ pruned: readonly string[] }>;
   /** The signer for leaves, or why there is none yet. */
@@ -165,7 +165,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     return writer;
   }
 
-  async function rotateTo(nextConfig: CAConfigRecord | undefined, crossSign: boolean, actor: string): Promise<{ index: number; rootId: string }> {
+  async function rotateTo(nextConfig: CAConfigRecord | undefined, crossSign: boolean, actor: string, origin: Origin | undefined): Promise<{ index: number; rootId: string }> {
     const w = requirePrimary('rotates the CA root');
     const active = activeRoot();
     if (!active) throw new TrellisError('E_UNAVAILABLE', 'the CA is not initialised yet');
@@ -189,6 +189,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
           type: 'CARootRotated',
           at: now(),
           by: actor,
+          ...(origin ? { origin } : {}),
           data: { root, previousRootId: active.root.ID, ...(nextConfig ? { config: nextConfig } : {}) },
         },
         result: root.ID,
@@ -276,25 +277,25 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       }
     },
 
-    async setConfiguration({ config: next, forceWithoutCrossSigning }, actor) {
+    async setConfiguration({ config: next, forceWithoutCrossSigning }, actor, origin) {
       const w = requirePrimary('changes the CA configuration');
       const active = activeRoot();
       if (!active) throw new TrellisError('E_UNAVAILABLE', 'the CA is not initialised yet');
       const before = active.state.Config;
       if (sameConfig(before, next)) return { index: active.state.ModifyIndex, rotated: false };
       if (needsRotation(before, next)) {
-        const { index } = await rotateTo(next, !forceWithoutCrossSigning, actor);
+        const { index } = await rotateTo(next, !forceWithoutCrossSigning, actor, origin);
         return { index, rotated: true };
       }
       const { index } = await w.submit(`ca-config-${active.state.ModifyIndex}-${JSON.stringify(next)}`, (state) => {
         if (state.caState()?.ActiveRootID !== active.root.ID) throw new TrellisError('E_CONFLICT', 'the CA root changed while the configuration was being set: try again');
-        return { event: { v: SCHEMA_VERSION, type: 'CAConfigSet', at: now(), by: actor, data: { config: next } }, result: true };
+        return { event: { v: SCHEMA_VERSION, type: 'CAConfigSet', at: now(), by: actor, ...(origin ? { origin } : {}), data: { config: next } }, result: true };
       });
       log.info({ config: next }, 'CA configuration updated');
       return { index, rotated: false };
     },
 
-    rotate: (actor) => rotateTo(undefined, true, actor),
+    rotate: (actor, origin) => rotateTo(undefined, true, actor, origin),
 
     async pruneRoots() {
       const w = requirePrimary('prunes CA roots');

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { CARootRow, CAStateRow } from '../../events/index.js';
+import type { CARootRow, CAStateRow, Origin } from '../../events/index.js';
 import { toConsulCaConfiguration, type CaStatus, type LeafCertificate } from '../../ca/index.js';
 import { goTime } from '../../intentions/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
-import { actorOf } from '../actor.js';
+import { actorOf, originOf } from '../actor.js';
 import type { ApiContext } from '../server.js';
 
 /** What the CA routes read. */
@@ -17,9 +17,9 @@ export interface CaApi {
   /** This datacenter's leaf for a service, signed locally (blocking on the leaf's index). */
   readonly leaf: (service: string, minIndex: number, waitMs: number, signal?: AbortSignal) => Promise<LeafCertificate>;
   /** Validates a `PUT /v1/connect/ca/configuration` body and applies it at the primary (forwarded from a secondary). */
-  readonly setConfiguration: (body: unknown, actor: string) => Promise<void>;
+  readonly setConfiguration: (body: unknown, actor: string, origin: Origin) => Promise<void>;
   /** Rotates to a new root of the configured type, cross-signed by the current one (at the primary). */
-  readonly rotate: (actor: string) => Promise<{ readonly rootId: string; readonly index: number }>;
+  readonly rotate: (actor: string, origin: Origin) => Promise<{ readonly rootId: string; readonly index: number }>;
   readonly status: () => CaStatus;
 }
 
@@ -70,13 +70,13 @@ export function registerConnectCaRoutes(app: FastifyInstance, ctx: ApiContext): 
 
   // As Consul: the whole configuration is replaced; a new key type or size rotates the root.
   app.put('/v1/connect/ca/configuration', async (request, reply) => {
-    await ctx.ca.setConfiguration(request.body, actorOf(request.headers));
+    await ctx.ca.setConfiguration(request.body, actorOf(request.headers), originOf(request, ctx.datacenter));
     return reply.code(200).send();
   });
 
   // trellis's own: rotate to a fresh root without changing the configuration (`trellis ca rotate`).
-  const rotate = async (request: { headers: Record<string, unknown> }) => {
-    const { rootId, index } = await ctx.ca.rotate(actorOf(request.headers));
+  const rotate = async (request: { headers: Record<string, unknown>; ip: string; id: string }) => {
+    const { rootId, index } = await ctx.ca.rotate(actorOf(request.headers), originOf(request, ctx.datacenter));
     return { ActiveRootID: rootId, Index: index };
   };
   app.put('/v1/trellis/ca/rotate', rotate);

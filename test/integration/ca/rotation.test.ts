@@ -91,6 +91,10 @@ describe('CA configuration and root rotation across datacenters', () => {
     });
     assert.deepEqual(config.Config, { LeafCertTTL: '24h', IntermediateCertTTL: '8760h', RootCertTTL: '87600h', PrivateKeyType: 'ec', PrivateKeyBits: 256 });
     assert.equal((await roots('dc1')).ActiveRootID, rootBefore);
+    // The audit trail says who changed it and from where.
+    const feed = (await http(cluster.agent('dc1').httpUrl, 'GET', '/v1/trellis/events?from=1')).body as Array<{ type: string; by: string; origin?: { dc: string } }>;
+    const set = feed.filter((e) => e.type === 'CAConfigSet').pop();
+    assert.deepEqual([set?.by, set?.origin?.dc], ['anonymous@dc2', 'dc2']);
     // The same configuration again is a no-op: nothing appended.
     const seq = await streamLastSeq(cluster);
     assert.equal((await http(cluster.agent('dc1').httpUrl, 'PUT', '/v1/connect/ca/configuration', { Provider: 'consul', Config: { LeafCertTTL: '24h' } })).status, 200);
