@@ -88,8 +88,8 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
   const now = deps.now ?? Date.now;
   const isPrimary = datacenter === primary;
   const log = logger.child({ component: 'ca' });
-  let tokens = deps.csrMaxPerSecond ?? 50;
-  let refilledAt = now();
+  /** A token bucket per calling datacenter: one noisy (or compromised) secondary cannot starve the others. */
+  const buckets = new Map<string, { tokens: number; refilledAt: number }>();
   const rootKeys = new Map<string, KeyObject>();
   /** Intermediate certificates parsed once, with their private key when it is on this disk. */
   const parsed = new Map<string, { cert: X509Certificate; key: KeyObject | undefined }>();
@@ -115,13 +115,15 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     return key;
   }
 
-  function takeToken(): void {
+  function takeToken(caller: string): void {
     const perSecond = config().CSRMaxPerSecond || (deps.csrMaxPerSecond ?? 50);
     const t = now();
-    tokens = Math.min(perSecond, tokens + ((t - refilledAt) / 1000) * perSecond);
-    refilledAt = t;
-    if (tokens < 1) throw new TrellisError('E_UNAVAILABLE', `CSR rate limit reached (CSRMaxPerSecond ${perSecond}): try again shortly`);
-    tokens -= 1;
+    const bucket = buckets.get(caller) ?? { tokens: perSecond, refilledAt: t };
+    bucket.tokens = Math.min(perSecond, bucket.tokens + ((t - bucket.refilledAt) / 1000) * perSecond);
+    bucket.refilledAt = t;
+    buckets.set(caller, bucket);
+    if (bucket.tokens < 1) throw new TrellisError('E_UNAVAILABLE', `CSR rate limit reached for datacenter ${caller} (CSRMaxPerSecond ${perSecond}): try again shortly`);
+    bucket.tokens -= 1;
   }
 
   function intermediateOf(row: IntermediateRow): { cert: X509Certificate; key: KeyObject | undefined } {
@@ -226,7 +228,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
   const authority: CertificateAuthority = {
     async signIntermediate(csrPem, caller) {
       const w = requirePrimary('signs intermediates');
-      takeToken();
+      takeToken(caller);
       const active = activeRoot();
       if (!active) throw new TrellisError('E_UNAVAILABLE', 'the CA is not initialised yet');
       const csr = validateIntermediateCsr(csrPem, { trustDomain: active.state.TrustDomain, datacenter: caller });

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { startCluster, type TestCluster } from '../../helpers/cluster.js';
+import { startCluster, http, type TestCluster } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
 import { buildCsr, generateKeyPair, intermediateCommonName } from '../../../src/ca/index.js';
 import { createRpcClient } from '../../../src/rpc/index.js';
@@ -48,5 +48,19 @@ describe('intermediates: a secondary\'s CSR signed by the primary over request/r
     await assert.rejects(rpc.call('dc1', 'ca', 'sign', { csr: 'garbage' }), (err) => isTrellisError(err, 'E_VALIDATION') && /CSR refused/.test(err.message));
     await assert.rejects(rpc.call('dc1', 'ca', 'sign', { pem: 1 }), (err) => isTrellisError(err, 'E_VALIDATION'));
     assert.equal(cluster.agent('dc1').view.appliedSeq(), before, 'no event for a refused CSR');
+  });
+
+  it('rate limits CSRs per calling datacenter (CSRMaxPerSecond): one noisy secondary does not starve another', async () => {
+    const set = await http(cluster.agent('dc1').httpUrl, 'PUT', '/v1/connect/ca/configuration', { Provider: 'consul', Config: { CSRMaxPerSecond: 2 } });
+    assert.equal(set.status, 200, set.text);
+    const call = (caller: string) => createRpcClient({ nc: cluster.agent('dc2').nc, datacenter: caller, logger: silentLogger() }).call('dc1', 'ca', 'sign', { csr: 'garbage' }).then(
+      () => 'signed',
+      (err: unknown) => (isTrellisError(err, 'E_UNAVAILABLE') && /CSR rate limit reached for datacenter/.test(err.message) ? 'limited' : isTrellisError(err, 'E_VALIDATION') ? 'refused' : String(err)),
+    );
+    const burst = await Promise.all(Array.from({ length: 10 }, () => call('dc2')));
+    assert.ok(burst.filter((r) => r === 'limited').length >= 6, burst.join(','));
+    assert.ok(burst.every((r) => r === 'limited' || r === 'refused'), burst.join(','));
+    assert.equal(await call('dc3'), 'refused', "another datacenter's bucket is untouched: its CSR reaches validation");
+    await http(cluster.agent('dc1').httpUrl, 'PUT', '/v1/connect/ca/configuration', { Provider: 'consul', Config: {} });
   });
 });
