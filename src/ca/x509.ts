@@ -188,6 +188,10 @@ export interface CertificateTemplate {
   readonly keyUsage: readonly KeyUsage[];
   readonly extendedKeyUsage?: readonly ('serverAuth' | 'clientAuth')[];
   readonly uriSans: readonly string[];
+  /** DNS names (a TLS server certificate, such as the dev NATS servers'). */
+  readonly dnsSans?: readonly string[];
+  /** IPv4 addresses in dotted form. */
+  readonly ipSans?: readonly string[];
 }
 
 /** Encodes a template as a DER TBSCertificate for the issuer's key. */
@@ -201,11 +205,15 @@ function encodeTbs(template: CertificateTemplate, issuerPrivateKey: KeyObject): 
   if (template.extendedKeyUsage && template.extendedKeyUsage.length > 0) {
     extensions.push(extension(OID.extKeyUsage, false, seq(template.extendedKeyUsage.map((u) => oid(OID[u])))));
   }
-  if (template.uriSans.length > 0) {
-    // GeneralName uniformResourceIdentifier: [6] IMPLICIT IA5String. Critical when the subject is empty
-    // (SPIFFE X.509-SVID leaves may have one); trellis always sets a CN, so non-critical.
-    extensions.push(extension(OID.subjectAltName, false, seq(template.uriSans.map((u) => asn1.create(asn1.Class.CONTEXT_SPECIFIC, 6, false, u)))));
-  }
+  // GeneralName: dNSName [2] and uniformResourceIdentifier [6] IMPLICIT IA5String, iPAddress [7]
+  // IMPLICIT OCTET STRING. Critical when the subject is empty (SPIFFE X.509-SVID leaves may have
+  // one); trellis always sets a CN, so non-critical.
+  const sans = [
+    ...(template.dnsSans ?? []).map((d) => asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, d)),
+    ...(template.ipSans ?? []).map((ip) => asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, bin(Uint8Array.from(ip.split('.').map(Number))))),
+    ...template.uriSans.map((u) => asn1.create(asn1.Class.CONTEXT_SPECIFIC, 6, false, u)),
+  ];
+  if (sans.length > 0) extensions.push(extension(OID.subjectAltName, false, seq(sans)));
   extensions.push(extension(OID.subjectKeyIdentifier, false, octets(keyIdentifier(template.subjectPublicKey))));
   extensions.push(extension(OID.authorityKeyIdentifier, false, seq([asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, bin(keyIdentifier(template.issuerPublicKey)))])));
 
