@@ -11,12 +11,14 @@ import { subscribe } from '../src/subscribe/index.js';
 const datacenter = process.argv[2] ?? 'dc1';
 // trellis dev writes every datacenter's NATS address here (another --data-dir: set TRELLIS_DEV_JSON).
 const manifest = process.env.TRELLIS_DEV_JSON ?? '.trellis/dev/dev.json';
-const dev = JSON.parse(readFileSync(manifest, 'utf8')) as { datacenters: Array<{ name: string; nats: string }> };
-const servers = dev.datacenters.find((d) => d.name === datacenter)?.nats;
-if (!servers) throw new Error(`no datacenter ${datacenter} in ${manifest}: is \`npm run dev\` running?`);
+const dev = JSON.parse(readFileSync(manifest, 'utf8')) as { datacenters: Array<{ name: string; nats: string; natsCreds: string }> };
+const dc = dev.datacenters.find((d) => d.name === datacenter);
+if (!dc) throw new Error(`no datacenter ${datacenter} in ${manifest}: is \`npm run dev\` running?`);
+// NATS asks for a user: the datacenter's read-only credentials (TLS CA included) from trellis dev.
+const { nats: servers, natsCreds: credentials } = dc;
 
 const subscription = await subscribe(
-  { servers, datacenter, name: 'example-printer', from: 'start', types: ['IntentionCreated', 'IntentionUpdated', 'IntentionDeleted'] },
+  { servers, credentials, datacenter, name: 'example-printer', from: 'start', types: ['IntentionCreated', 'IntentionUpdated', 'IntentionDeleted'] },
   (e) => {
     const subject = 'intention' in e.data ? `${e.data.intention.SourceName} => ${e.data.intention.DestinationName} (${e.data.intention.Action})` : 'id' in e.data ? e.data.id : '';
     console.log(`#${e.seq} ${e.time.toISOString()} ${e.type} ${subject} by ${e.event.by}`);

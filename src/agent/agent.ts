@@ -79,7 +79,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
   };
 
   try {
-    const nc = await connectNats({ url: config.natsUrl, name: `trellis-agent-${datacenter}`, logger: log });
+    const nc = await connectNats({ url: config.natsUrl, credentialsFile: config.natsCredentialsFile, name: `trellis-agent-${datacenter}`, logger: log });
     cleanups.push(() => nc.drain().catch(() => nc.close()));
     // The agent's own JetStream domain: a secondary never reads the primary's stream across the WAN.
     const jsm = await jetstreamManager(nc, { domain: datacenter }).catch((err: unknown) => {

@@ -27,7 +27,8 @@ export const agentFileSchema = z.strictObject({
     .optional(),
   /** Consul's DNS domain. */
   domain: z.string().regex(/^[a-z0-9][a-z0-9-]*$/i, 'a single DNS label such as "consul"').optional(),
-  nats: z.strictObject({ url: z.string().min(1).optional() }).optional(),
+  /** trellis's own: this datacenter's nats-server and the agent's credentials for it (a 0600 JSON file: user, password, inbox_prefix, ca_file). */
+  nats: z.strictObject({ url: z.string().min(1).optional(), credentials_file: z.string().min(1).optional() }).optional(),
   default_intention_policy: z.enum(['allow', 'deny']).optional(),
   ca_key_passphrase_file: z.string().min(1).optional(),
   /** Consul's `connect` block: the CA configuration the primary starts its CA with. */
@@ -69,6 +70,8 @@ export interface AgentConfig {
   readonly sidecarPorts: { readonly min: number; readonly max: number };
   /** @default 'nats://127.0.0.1:4222' */
   readonly natsUrl: string;
+  /** The agent's NATS credentials file; absent: connect without credentials (a server with no users). */
+  readonly natsCredentialsFile: string | undefined;
   /** What authorize and check answer when no intention matches. @default 'deny' */
   readonly defaultIntentionPolicy: 'allow' | 'deny';
   /** @default 'info' */
@@ -156,6 +159,7 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
     domain: merged.domain ?? 'consul',
     sidecarPorts: sidecarPorts(merged.ports?.sidecar_min_port, merged.ports?.sidecar_max_port),
     natsUrl: merged.nats?.url ?? 'nats://127.0.0.1:4222',
+    natsCredentialsFile: merged.nats?.credentials_file,
     defaultIntentionPolicy: merged.default_intention_policy ?? 'deny',
     logLevel: merged.log_level ?? 'info',
     caKeyPassphraseFile: merged.ca_key_passphrase_file,

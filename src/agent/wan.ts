@@ -37,7 +37,8 @@ export interface WanMonitorDeps {
   readonly staleMs?: number;
 }
 
-const ANNOUNCE_SUBJECT = 'trellis.wan.announce';
+/** `trellis.wan.announce.<dc>`: NATS permissions let each datacenter publish only under its own name. */
+const ANNOUNCE_PREFIX = 'trellis.wan.announce';
 const SAMPLES = 9;
 
 /**
@@ -67,10 +68,11 @@ export function createWanMonitor(deps: WanMonitorDeps): WanMonitor {
     learn(caller);
     return { datacenter, known: [...known] };
   });
-  const sub: Subscription = nc.subscribe(ANNOUNCE_SUBJECT, {
+  const sub: Subscription = nc.subscribe(`${ANNOUNCE_PREFIX}.*`, {
     callback: (err, msg) => {
       if (err) return;
-      const dc = msg.string();
+      // The subject's token, not the payload: the server enforced it.
+      const dc = msg.subject.slice(ANNOUNCE_PREFIX.length + 1);
       if (dc !== datacenter) learn(dc);
     },
   });
@@ -96,7 +98,7 @@ export function createWanMonitor(deps: WanMonitorDeps): WanMonitor {
   let timer: NodeJS.Timeout | undefined;
   const tick = () => {
     if (stopped) return;
-    nc.publish(ANNOUNCE_SUBJECT, datacenter);
+    nc.publish(`${ANNOUNCE_PREFIX}.${datacenter}`, datacenter);
     lastSeen.set(datacenter, Date.now());
     void Promise.all([...known].filter((dc) => dc !== datacenter).map(ping)).finally(() => {
       if (stopped) return;

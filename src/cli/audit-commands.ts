@@ -5,17 +5,20 @@ import { describeForAudit, verifyChain, walkStream, type AuditEntry } from '../a
 import { errorMessage } from '../common/index.js';
 import { decodeEvent, EVENT_TYPES } from '../events/index.js';
 import { CliExit } from './exit.js';
+import { natsOptions } from './nats-options.js';
 import { columnize } from './format.js';
 import type { CliIo } from './main.js';
 
 interface StreamFlags {
   natsUrl?: string;
+  natsCreds?: string;
   datacenter?: string;
 }
 
 function withStreamFlags(cmd: Command): Command {
   return cmd
     .option('--nats-url <url>', "the datacenter's nats-server (TRELLIS_NATS_URL; default nats://127.0.0.1:4222)")
+    .option('--nats-creds <file>', 'a NATS credentials file (TRELLIS_NATS_CREDS), such as the reader.json `trellis dev` writes')
     .option('--datacenter <dc>', 'whose stream to read: its JetStream domain (TRELLIS_DATACENTER; default dc1)');
 }
 
@@ -23,7 +26,7 @@ async function openStream(flags: StreamFlags, io: CliIo) {
   const url = flags.natsUrl ?? io.env.TRELLIS_NATS_URL ?? 'nats://127.0.0.1:4222';
   const domain = flags.datacenter ?? io.env.TRELLIS_DATACENTER ?? 'dc1';
   try {
-    const nc = await connect({ servers: url, name: 'trellis-audit' });
+    const nc = await connect({ ...natsOptions(url, flags.natsCreds ?? io.env.TRELLIS_NATS_CREDS), name: 'trellis-audit' });
     return { nc, js: jetstream(nc, { domain }), jsm: await jetstreamManager(nc, { domain }), domain };
   } catch (err) {
     throw new CliExit(1, `Error connecting to ${url} (JetStream domain ${domain}): ${errorMessage(err)}`);

@@ -33,6 +33,10 @@ export interface DevDatacenter {
   /** `127.0.0.1:<port>` of the DNS interface (UDP). */
   readonly dns: string;
   readonly nats: string;
+  /** A read-only NATS credentials file (audit, replay, event subscribers), mode 0600. */
+  readonly natsCreds: string;
+  /** The CA the dev nats-servers' TLS certificates chain to. */
+  readonly natsCa: string;
   readonly natsPid: number;
   readonly agentPid: number;
 }
@@ -108,7 +112,7 @@ export async function startDev(options: DevOptions, io: CliIo): Promise<DevDeplo
         addresses: { http: '127.0.0.1' },
         // Datacenter i: DNS on port-base + 100 + i (8600, 8601, …), sidecars from 21000 + 256 i.
         ports: { http: port, dns: options.portBase + 100 + i, sidecar_min_port: 21000 + 256 * i, sidecar_max_port: 21255 + 256 * i },
-        nats: { url: server.url },
+        nats: { url: server.url, credentials_file: servers.access.get(name)!.agent.file },
         default_intention_policy: options.defaultIntentionPolicy,
         log_level: 'info',
       };
@@ -133,7 +137,16 @@ export async function startDev(options: DevOptions, io: CliIo): Promise<DevDeplo
   }
   const datacenters: DevDatacenter[] = agents.map((a) => {
     const server = servers?.servers.get(a.name);
-    return { name: a.name, http: a.http, dns: a.dns, nats: server?.url ?? '', natsPid: server?.pid ?? 0, agentPid: a.child.pid ?? 0 };
+    return {
+      name: a.name,
+      http: a.http,
+      dns: a.dns,
+      nats: server?.url ?? '',
+      natsCreds: servers?.access.get(a.name)?.reader.file ?? '',
+      natsCa: servers?.tls.caFile ?? '',
+      natsPid: server?.pid ?? 0,
+      agentPid: a.child.pid ?? 0,
+    };
   });
   const manifestPath = join(dataDir, 'dev.json');
   writeFileSync(manifestPath, `${JSON.stringify({ primary, datacenters }, null, 2)}\n`, { mode: 0o600 });
@@ -167,6 +180,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
         const role = dc.name === parsed.data.datacenters[0] ? 'primary' : 'secondary';
         io.stdout(`==> ${dc.name} (${role}): HTTP ${dc.http}  DNS ${dc.dns}  NATS ${dc.nats}  nats-server pid ${dc.natsPid}  agent pid ${dc.agentPid}\n`);
       }
+      io.stdout(`==> NATS is TLS with a password per role; read-only credentials for audit, replay and subscribers: ${dev.datacenters.map((d) => d.natsCreds).join(', ')}\n`);
       io.stdout(`==> wrote ${dev.manifestPath}; Ctrl-C stops everything\n`);
       await shutdownSignal();
       io.stdout('==> stopping\n');

@@ -8,6 +8,7 @@ import { registerDevCommand } from './dev-command.js';
 import { registerCaCommands } from './ca-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerReplayCommand } from './replay-command.js';
+import { registerNatsConfigCommand } from './nats-config-command.js';
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIo): Command {
   registerCaCommands(program, io);
   registerAuditCommands(program, io);
   registerReplayCommand(program, io);
+  registerNatsConfigCommand(program, io);
   return program;
 }
 

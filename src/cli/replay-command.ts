@@ -8,6 +8,7 @@ import { firstDifference, parseAt, replayInto } from '../audit/index.js';
 import { errorMessage, silentLogger } from '../common/index.js';
 import { openView } from '../view/index.js';
 import { CliExit } from './exit.js';
+import { natsOptions } from './nats-options.js';
 import type { CliIo } from './main.js';
 
 interface ReplayFlags {
@@ -17,6 +18,7 @@ interface ReplayFlags {
   out?: string;
   verify?: boolean;
   natsUrl?: string;
+  natsCreds?: string;
 }
 
 /**
@@ -34,6 +36,7 @@ export function registerReplayCommand(program: Command, io: CliIo): void {
     .option('--out <dir>', 'where to write the rebuilt view (default <data-dir>/replay-<time>)')
     .option('--verify', 'compare the rebuilt tables with the live view; exit 1 on any difference')
     .option('--nats-url <url>', "the datacenter's nats-server (TRELLIS_NATS_URL; default nats://127.0.0.1:4222)")
+    .option('--nats-creds <file>', 'a NATS credentials file (TRELLIS_NATS_CREDS), such as the reader.json `trellis dev` writes')
     .action(async (flags: ReplayFlags) => {
       if (!flags.dataDir) throw new CliExit(1, 'The -data-dir flag is required');
       const dataDir = resolve(flags.dataDir);
@@ -51,7 +54,7 @@ export function registerReplayCommand(program: Command, io: CliIo): void {
       const domain = flags.fromDatacenter ?? io.env.TRELLIS_DATACENTER ?? 'dc1';
       let nc;
       try {
-        nc = await connect({ servers: url, name: 'trellis-replay' });
+        nc = await connect({ ...natsOptions(url, flags.natsCreds ?? io.env.TRELLIS_NATS_CREDS), name: 'trellis-replay' });
       } catch (err) {
         throw new CliExit(1, `Error connecting to ${url}: ${errorMessage(err)}`);
       }

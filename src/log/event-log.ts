@@ -66,7 +66,10 @@ interface PubAckBody {
  * `Nats-Expected-Last-Sequence` in order, so a pipelined append succeeds only if all before it did.
  */
 export function createEventLog({ nc, jsm, stream = EVENTS_STREAM }: EventLogDeps): EventLog {
-  const prefix = `_INBOX.trellis.append.${nuid.next()}`;
+  // Under the connection's inbox prefix: the only inbox its credentials may subscribe to.
+  // (nats.js keeps it on the implementation, as @nats-io/jetstream reads it, not on the interface.)
+  const inboxPrefix = (nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix ?? '_INBOX';
+  const prefix = `${inboxPrefix}.trellis.append.${nuid.next()}`;
   const pending = new Map<string, PendingAppend>();
   let counter = 0;
   let sub: Subscription | undefined;

@@ -3,4 +3,7 @@
 export { findNatsServer } from './find-nats-server.js';
 export { renderNatsConfig, type NatsServerSpec } from './config.js';
 export { startNatsServer, freePort, waitForLeafnodes, type RunningNatsServer, type StartNatsServerOptions } from './server.js';
-export { startDatacenterServers, type DatacenterServers, type StartDatacenterServersOptions } from './topology.js';
+export { startDatacenterServers, type DatacenterServers, type DatacenterAccess, type IssuedCredentials, type StartDatacenterServersOptions } from './topology.js';
+export { natsConnectionOptions, readCredentialsFile, writeCredentialsFile, type NatsCredentials } from './credentials.js';
+export { agentPermissions, readerPermissions, leafPermissions, inboxPrefixFor, readerUser, leafUser, type NatsPermissions } from './permissions.js';
+export { ensureDevTls, type TlsFiles } from './dev-tls.js';

@@ -2,6 +2,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages } from '@nats-io/jetstream';
 import { z } from 'zod';
+import { natsConnectionOptions, readCredentialsFile } from '../natsd/credentials.js';
 import { TrellisError, errorMessage } from '../common/index.js';
 import { EVENT_TYPES, EVENTS_STREAM, decodeEvent, type EventType, type TrellisEvent } from '../events/index.js';
 
@@ -20,6 +21,8 @@ export interface SubscribedEvent<T extends TrellisEvent = TrellisEvent> {
 const optionsSchema = z.strictObject({
   /** NATS URL(s) of the datacenter's nats-server. */
   servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /** A NATS credentials file (`trellis dev` writes `<data-dir>/nats/<dc>/credentials/reader.json`; dev.json names it). */
+  credentials: z.string().min(1).optional(),
   /** The datacenter whose stream (the primary's, or a secondary's mirror) is read: its JetStream domain. */
   datacenter: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
   /** Durable name: a subscriber with the same name resumes where it left off, across restarts. */
@@ -55,7 +58,8 @@ export async function subscribe(options: SubscribeOptions, handler: (event: Subs
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new TrellisError('E_VALIDATION', `invalid subscribe options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   const o = parsed.data;
-  const nc: NatsConnection = await connect({ servers: o.servers, name: `trellis-subscriber-${o.name}` });
+  const credentials = o.credentials ? readCredentialsFile(o.credentials) : undefined;
+  const nc: NatsConnection = await connect({ ...natsConnectionOptions(o.servers, credentials), name: `trellis-subscriber-${o.name}` });
   const durable = `sub-${o.name}`;
   const types = o.types ? new Set<string>(o.types) : undefined;
   let messages: ConsumerMessages | undefined;

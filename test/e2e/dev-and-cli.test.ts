@@ -15,7 +15,7 @@ const run = promisify(execFile);
 
 interface DevManifest {
   primary: string;
-  datacenters: Array<{ name: string; http: string; dns: string; nats: string; natsPid: number; agentPid: number }>;
+  datacenters: Array<{ name: string; http: string; dns: string; nats: string; natsCreds: string; natsCa: string; natsPid: number; agentPid: number }>;
 }
 
 /** Runs the CLI as a user would; resolves with exit code and output. */
@@ -78,6 +78,7 @@ describe('trellis dev and the intention CLI, end to end', () => {
     );
     for (const dc of manifest.datacenters) {
       assert.match(dc.nats, /^nats:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(statSync(dc.natsCreds).mode & 0o777, 0o600, 'credentials are 0600');
       assert.match(dc.dns, /^127\.0\.0\.1:\d+$/);
       assert.ok(alive(dc.natsPid) && alive(dc.agentPid), `${dc.name} processes are running`);
     }
@@ -218,11 +219,12 @@ describe('trellis dev and the intention CLI, end to end', () => {
 
   it('trellis replay -verify on the live deployment (agent running) exits 0', async () => {
     const dc2Nats = manifest.datacenters[1]!.nats;
+    const dc2Creds = manifest.datacenters[1]!.natsCreds;
     const out = join(makeTempDir('trellis-e2e-replay-'), 'replay');
-    const r = await cli(['replay', '-data-dir', join(dataDir, 'dc2'), '-from-datacenter', 'dc2', '-nats-url', dc2Nats, '-out', out, '-verify']);
+    const r = await cli(['replay', '-data-dir', join(dataDir, 'dc2'), '-from-datacenter', 'dc2', '-nats-url', dc2Nats, '-nats-creds', dc2Creds, '-out', out, '-verify']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Verified: the live view's tables equal the replay's at event \d+/);
-    const verify = await cli(['audit', 'verify', '-nats-url', dc2Nats, '-datacenter', 'dc2']);
+    const verify = await cli(['audit', 'verify', '-nats-url', dc2Nats, '-nats-creds', dc2Creds, '-datacenter', 'dc2']);
     assert.equal(verify.code, 0, verify.stderr);
     assert.match(verify.stdout, /hash chain is intact/);
   });

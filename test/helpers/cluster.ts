@@ -42,7 +42,7 @@ export async function startCluster(options: TestClusterOptions = {}): Promise<Te
       primary_datacenter: primary,
       data_dir: join(dir, dc),
       ports: { http: 0, dns: 0 },
-      nats: { url: server.url },
+      nats: { url: server.url, credentials_file: nats.access.get(dc)!.agent.file },
       default_intention_policy: options.defaultIntentionPolicy ?? 'deny',
     });
     const agent = await startAgent(config, { logger, ...(options.caClock ? { caClock: options.caClock } : {}) });

@@ -42,17 +42,18 @@ describe('the hash chain of the event log', () => {
     const err: string[] = [];
     const io = { env: {}, stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t) };
     const nats = cluster.nats.servers.get('dc2')!.url;
-    assert.equal(await runCli(['audit', 'verify', '-nats-url', nats, '-datacenter', 'dc2'], io), 0, err.join(''));
+    const creds = cluster.nats.access.get('dc2')!.reader.file;
+    assert.equal(await runCli(['audit', 'verify', '-nats-url', nats, '-nats-creds', creds, '-datacenter', 'dc2'], io), 0, err.join(''));
     assert.match(out.join(''), /^Verified \d+ events of dc2: the hash chain is intact\. Head: [0-9a-f]{64}\n$/);
     out.length = 0;
-    assert.equal(await runCli(['audit', 'log', '-nats-url', nats, '-datacenter', 'dc2', '-service', 'b', '-json'], io), 0, err.join(''));
+    assert.equal(await runCli(['audit', 'log', '-nats-url', nats, '-nats-creds', creds, '-datacenter', 'dc2', '-service', 'b', '-json'], io), 0, err.join(''));
     const lines = out.join('').trim().split('\n').map((l) => JSON.parse(l) as { type: string; summary: string; seq: number });
     assert.deepEqual(lines.map((l) => l.type), ['IntentionCreated']);
     assert.match(lines[0]?.summary ?? '', /^b => db allow/);
     out.length = 0;
-    assert.equal(await runCli(['audit', 'log', '-nats-url', nats, '-datacenter', 'dc2', '-type', 'LogStarted'], io), 0);
+    assert.equal(await runCli(['audit', 'log', '-nats-url', nats, '-nats-creds', creds, '-datacenter', 'dc2', '-type', 'LogStarted'], io), 0);
     assert.match(out.join(''), /^Seq\s+Time\s+Type\s+By\s+Summary\n1\s+\S+\s+LogStarted\s+agent:dc1\s+primary dc1\n$/);
-    assert.equal(await runCli(['audit', 'log', '-nats-url', nats, '-since', 'yesterday'], io), 1);
+    assert.equal(await runCli(['audit', 'log', '-nats-url', nats, '-nats-creds', creds, '-since', 'yesterday'], io), 1);
     assert.match(err.join(''), /-since must be an RFC 3339 time/);
   });
 
@@ -83,7 +84,7 @@ describe('the hash chain of the event log', () => {
   it('trellis audit verify names the first broken link and exits 1', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(['audit', 'verify', '-nats-url', cluster.nats.servers.get('dc1')!.url, '-datacenter', 'dc1'], { env: {}, stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
+    const code = await runCli(['audit', 'verify', '-nats-url', cluster.nats.servers.get('dc1')!.url, '-nats-creds', cluster.nats.access.get('dc1')!.reader.file, '-datacenter', 'dc1'], { env: {}, stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
     assert.equal(code, 1);
     assert.match(err.join(''), /Hash chain of dc1 broken at event \d+: hash chain broken at event \d+: it links to ffffffffffffffff…/);
   });

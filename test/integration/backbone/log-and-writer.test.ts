@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startNats, type TestNats } from '../../helpers/nats.js';
@@ -18,7 +17,7 @@ describe('event log and single writer', () => {
 
   before(async () => {
     nats = await startNats({ datacenters: ['dc1'] });
-    nc = await connect({ servers: nats.servers.get('dc1')!.url });
+    nc = await nats.connect('dc1');
   });
   after(async () => {
     await nc.close();
@@ -26,7 +25,7 @@ describe('event log and single writer', () => {
   });
 
   const config = (dir: string) =>
-    resolveAgentConfig([], { datacenter: 'dc1', data_dir: dir, ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get('dc1')!.url } });
+    resolveAgentConfig([], { datacenter: 'dc1', data_dir: dir, ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get('dc1')!.url, credentials_file: nats.access.get('dc1')!.agent.file } });
 
   it('an existing stream with an incompatible configuration is a clear start-up error, and is left unchanged', async () => {
     const jsm = await jetstreamManager(nc, { domain: 'dc1' });
@@ -43,7 +42,7 @@ describe('event log and single writer', () => {
   });
 
   it('an agent pointed at a nats-server without its JetStream domain says what to configure', async () => {
-    const wrong = resolveAgentConfig([], { datacenter: 'dc9', data_dir: makeTempDir(), ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get('dc1')!.url } });
+    const wrong = resolveAgentConfig([], { datacenter: 'dc9', data_dir: makeTempDir(), ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get('dc1')!.url, credentials_file: nats.access.get('dc1')!.agent.file } });
     await assert.rejects(
       startAgent(wrong, { logger: silentLogger() }),
       (err) => isTrellisError(err, 'E_CONFIG') && /JetStream domain dc9 is not served at nats:\/\/127\.0\.0\.1:\d+ .*needs `jetstream \{ domain: dc9 \}`/.test(err.message),
@@ -52,21 +51,21 @@ describe('event log and single writer', () => {
 
   it('a pipelined append is refused when a foreign event took the sequence it expected to follow', async () => {
     const jsm = await jetstreamManager(nc, { domain: 'dc1' });
-    await jsm.streams.add({ name: 'PIPE', subjects: ['pipe.>'] });
+    await jsm.streams.add({ name: 'PIPE', subjects: ['trellis.events.pipe.>'] });
     const log = createEventLog({ nc, jsm, stream: 'PIPE' });
     try {
       const bytes = new Uint8Array([1]);
-      const mine = await log.appendRaw('pipe.a', bytes, { expectedLastSeq: 0, msgId: 'mine-1' });
+      const mine = await log.appendRaw('trellis.events.pipe.a', bytes, { expectedLastSeq: 0, msgId: 'mine-1' });
       assert.equal(mine.seq, 1);
       // Someone else appends seq 2; our next append was decided on top of mine-1 and expects seq 2
       // to follow it: the sequence alone would accept it, the last message id does not.
-      await log.appendRaw('pipe.b', bytes, { expectedLastSeq: 1, msgId: 'foreign' });
+      await log.appendRaw('trellis.events.pipe.b', bytes, { expectedLastSeq: 1, msgId: 'foreign' });
       await assert.rejects(
-        log.appendRaw('pipe.a', bytes, { expectedLastSeq: 2, expectedLastMsgId: 'mine-1', msgId: 'mine-2' }),
+        log.appendRaw('trellis.events.pipe.a', bytes, { expectedLastSeq: 2, expectedLastMsgId: 'mine-1', msgId: 'mine-2' }),
         (err) => isTrellisError(err, 'E_CONFLICT') && /wrong last msg ID/i.test(err.message),
       );
       assert.equal((await jsm.streams.info('PIPE')).state.last_seq, 2, 'nothing was stored');
-      const ok = await log.appendRaw('pipe.a', bytes, { expectedLastSeq: 2, expectedLastMsgId: 'foreign', msgId: 'mine-2' });
+      const ok = await log.appendRaw('trellis.events.pipe.a', bytes, { expectedLastSeq: 2, expectedLastMsgId: 'foreign', msgId: 'mine-2' });
       assert.equal(ok.seq, 3);
     } finally {
       log.close();

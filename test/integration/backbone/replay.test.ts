@@ -31,16 +31,17 @@ describe('trellis replay', () => {
     const dataDir = cluster.agent('dc2').config.dataDir;
     await cluster.stopAgent('dc2');
     const nats = cluster.nats.servers.get('dc2')!.url;
-    const full = await run(['-data-dir', dataDir, '-from-datacenter', 'dc2', '-nats-url', nats, '-out', join(makeTempDir(), 'r1'), '-verify']);
+    const creds = cluster.nats.access.get('dc2')!.reader.file;
+    const full = await run(['-data-dir', dataDir, '-from-datacenter', 'dc2', '-nats-url', nats, '-nats-creds', creds, '-out', join(makeTempDir(), 'r1'), '-verify']);
     assert.equal(full.code, 0, full.err);
     assert.match(full.out, new RegExp(`Replayed ${applied} events of dc2 into .* events/s\\); hash chain verified`));
     assert.match(full.out, new RegExp(`Verified: the live view's tables equal the replay's at event ${applied}`));
     assert.match(full.err, new RegExp(`replayed ${applied}/${applied} events \\(\\d+ events/s, ETA 0s\\)`), 'plain progress lines when not a terminal');
 
-    const partial = await run(['-data-dir', dataDir, '-from-datacenter', 'dc2', '-nats-url', nats, '-out', join(makeTempDir(), 'r2'), '-to', '10']);
+    const partial = await run(['-data-dir', dataDir, '-from-datacenter', 'dc2', '-nats-url', nats, '-nats-creds', creds, '-out', join(makeTempDir(), 'r2'), '-to', '10']);
     assert.equal(partial.code, 0, partial.err);
     assert.match(partial.out, /^Replayed 10 events/);
-    const mismatch = await run(['-data-dir', dataDir, '-from-datacenter', 'dc2', '-nats-url', nats, '-out', join(makeTempDir(), 'r3'), '-to', '10', '-verify']);
+    const mismatch = await run(['-data-dir', dataDir, '-from-datacenter', 'dc2', '-nats-url', nats, '-nats-creds', creds, '-out', join(makeTempDir(), 'r3'), '-to', '10', '-verify']);
     assert.equal(mismatch.code, 1);
     assert.match(mismatch.err, new RegExp(`the live view is at event ${applied}, the replay at 10`));
     assert.equal((await run(['-from-datacenter', 'dc2'])).code, 1, 'a data directory is required');

@@ -13,7 +13,7 @@ describe('a secondary that starts with the WAN down', () => {
     const nats = await startNats({ datacenters: ['dc1', 'dc2'] });
     const dir = makeTempDir('trellis-wan-');
     const config = (dc: string) =>
-      resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get(dc)!.url } });
+      resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get(dc)!.url, credentials_file: nats.access.get(dc)!.agent.file } });
     const agents: Agent[] = [];
     try {
       const dc1 = await startAgent(config('dc1'), { logger: silentLogger() });
@@ -52,7 +52,7 @@ describe('a secondary that starts with the WAN down', () => {
     const nats = await startNats({ datacenters: ['dc1', 'dc2'] });
     const dir = makeTempDir('trellis-wan-renew-');
     const config = (dc: string) =>
-      resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get(dc)!.url } });
+      resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0, dns: 0 }, nats: { url: nats.servers.get(dc)!.url, credentials_file: nats.access.get(dc)!.agent.file } });
     const agents: Agent[] = [];
     type Ca = { Signing: boolean; SigningCertSerial: string; RenewAt: string; LastRenewalError: string | null };
     try {

@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startNats } from '../../helpers/nats.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -10,16 +9,17 @@ describe('per-datacenter nats-servers (hub and leafnodes)', () => {
   it('mirrors the primary stream into each leaf\'s own domain and carries request/reply across the link', async () => {
     const nats = await startNats({ datacenters: ['dc1', 'dc2', 'dc3'] });
     try {
-      const nc1 = await connect({ servers: nats.servers.get('dc1')!.url });
-      const nc3 = await connect({ servers: nats.servers.get('dc3')!.url });
-      await (await jetstreamManager(nc1, { domain: 'dc1' })).streams.add({ name: 'S', subjects: ['s.>'] });
+      // As the agents: the primary's stream, a secondary's mirror of it, RPC under the caller's name.
+      const nc1 = await nats.connect('dc1');
+      const nc3 = await nats.connect('dc3');
+      await (await jetstreamManager(nc1, { domain: 'dc1' })).streams.add({ name: 'TRELLIS_EVENTS', subjects: ['trellis.events.>'] });
       const jsm3 = await jetstreamManager(nc3, { domain: 'dc3' });
-      await jsm3.streams.add({ name: 'S', mirror: { name: 'S', external: { api: '$JS.dc1.API', deliver: '' } } });
-      for (let i = 0; i < 3; i++) await jetstream(nc1, { domain: 'dc1' }).publish('s.x', `m${i}`);
-      await waitFor(async () => (await jsm3.streams.info('S')).state.last_seq === 3);
-      nc1.subscribe('rpc.dc1.ping.dc3', { callback: (_e, m) => void m.respond('pong') });
+      await jsm3.streams.add({ name: 'TRELLIS_EVENTS', mirror: { name: 'TRELLIS_EVENTS', external: { api: '$JS.dc1.API', deliver: '' } } });
+      for (let i = 0; i < 3; i++) await jetstream(nc1, { domain: 'dc1' }).publish('trellis.events.x', `m${i}`);
+      await waitFor(async () => (await jsm3.streams.info('TRELLIS_EVENTS')).state.last_seq === 3);
+      nc1.subscribe('trellis.rpc.dc1.wan.ping.*', { callback: (_e, m) => void m.respond('pong') });
       await nc1.flush();
-      const answer = await waitFor(async () => (await nc3.request('rpc.dc1.ping.dc3', '', { timeout: 500 })).string());
+      const answer = await waitFor(async () => (await nc3.request('trellis.rpc.dc1.wan.ping.dc3', '', { timeout: 500 })).string());
       assert.equal(answer, 'pong');
       await nc1.close();
       await nc3.close();
@@ -31,16 +31,17 @@ describe('per-datacenter nats-servers (hub and leafnodes)', () => {
   it('a paused hub stops answering; resumed, it answers; restarted, the leaves reconnect', async () => {
     const nats = await startNats({ datacenters: ['dc1', 'dc2'] });
     const hub = nats.servers.get('dc1')!;
-    const nc1 = await connect({ servers: hub.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    const nc2 = await connect({ servers: nats.servers.get('dc2')!.url });
+    const nc1 = await nats.connect('dc1', 'agent', { maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const nc2 = await nats.connect('dc2');
+    const ping = 'trellis.rpc.dc1.wan.ping.dc2';
     try {
-      nc1.subscribe('ping', { callback: (_e, m) => void m.respond('pong') });
+      nc1.subscribe('trellis.rpc.dc1.wan.ping.*', { callback: (_e, m) => void m.respond('pong') });
       await nc1.flush();
-      await waitFor(async () => (await nc2.request('ping', '', { timeout: 500 })).string() === 'pong');
+      await waitFor(async () => (await nc2.request(ping, '', { timeout: 500 })).string() === 'pong');
       hub.pause();
-      await assert.rejects(nc2.request('ping', '', { timeout: 300 }));
+      await assert.rejects(nc2.request(ping, '', { timeout: 300 }));
       hub.resume();
-      await waitFor(async () => (await nc2.request('ping', '', { timeout: 500 })).string() === 'pong');
+      await waitFor(async () => (await nc2.request(ping, '', { timeout: 500 })).string() === 'pong');
       await hub.stop();
       assert.equal(hub.running(), false);
       await hub.restart();

@@ -23,6 +23,7 @@ describe('agent configuration', () => {
       domain: 'consul',
       sidecarPorts: { min: 21000, max: 21255 },
       natsUrl: 'nats://127.0.0.1:4222',
+      natsCredentialsFile: undefined,
       defaultIntentionPolicy: 'deny',
       logLevel: 'info',
       caKeyPassphraseFile: undefined,

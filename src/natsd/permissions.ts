@@ -1,0 +1,95 @@
+import { EVENTS_STREAM } from '../events/subjects.js';
+
+/** nats-server's permission block for one user: subjects it may publish to and subscribe to. */
+export interface NatsPermissions {
+  readonly publish: readonly string[];
+  /** Exceptions to `publish`. */
+  readonly publishDeny?: readonly string[];
+  readonly subscribe: readonly string[];
+  /** May publish to the reply subject of a request it received (RPC answers, JetStream flow control). */
+  readonly allowResponses: boolean;
+}
+
+/** The inbox prefix a user's connections must use: the only inbox it may subscribe to. */
+export const inboxPrefixFor = (user: string) => `_INBOX.${user}`;
+
+/** The local JetStream API, both spellings (plain and with this datacenter's domain). */
+function localJetStream(dc: string, suffixes: readonly string[]): string[] {
+  return suffixes.flatMap((s) => [`$JS.API.${s}`, `$JS.${dc}.API.${s}`]);
+}
+
+/**
+ * A datacenter's agent on its own nats-server. It may use its local JetStream freely (it creates
+ * the stream or the mirror), publish RPC requests and WAN announcements only under its own name,
+ * answer the requests it receives, and read only its own inbox. Only the primary's agent may
+ * append to the event stream.
+ */
+export function agentPermissions(dc: string, primary: string): NatsPermissions {
+  return {
+    publish: [
+      ...localJetStream(dc, ['>']),
+      '$JS.ACK.>',
+      '$JS.FC.>',
+      `trellis.rpc.*.*.*.${dc}`,
+      `trellis.wan.announce.${dc}`,
+      ...(dc === primary ? ['trellis.events.>'] : []),
+    ],
+    subscribe: [`${inboxPrefixFor(dc)}.>`, `trellis.rpc.${dc}.>`, 'trellis.wan.announce.*'],
+    allowResponses: true,
+  };
+}
+
+/** The local reader's user name (audit, replay, subscribers, tests). */
+export const readerUser = (dc: string) => `${dc}-reader`;
+
+/**
+ * Tools that read a datacenter's stream (audit, replay, event subscribers): stream info, message
+ * get and consumers on the local JetStream, nothing that changes the stream, no RPC.
+ */
+export function readerPermissions(dc: string): NatsPermissions {
+  return {
+    publish: [
+      ...localJetStream(dc, ['INFO', 'STREAM.INFO.*', 'STREAM.NAMES', 'STREAM.LIST', 'STREAM.MSG.GET.*', 'DIRECT.GET.>', 'CONSUMER.>']),
+      '$JS.ACK.>',
+      '$JS.FC.>',
+    ],
+    subscribe: [`${inboxPrefixFor(readerUser(dc))}.>`],
+    allowResponses: false,
+  };
+}
+
+/** The user a secondary's nats-server authenticates as on the hub's leafnode port. */
+export const leafUser = (dc: string) => `${dc}-leaf`;
+
+/**
+ * What the hub accepts from, and sends to, a secondary's leafnode connection. This is the
+ * boundary a compromised secondary cannot cross, whatever it does to its own nats-server.
+ *
+ * nats-server 2.9 forwards the hub's subscription interest over a leafnode link only when the
+ * link may publish to the whole subscribed subject, so the hub's `trellis.rpc.dc1.ca.sign.*`
+ * needs `trellis.rpc.>` allowed; the other datacenters' names are then denied as the last token,
+ * which is what makes the caller token trustworthy. Replies go to `_INBOX.<dc>.<random>`: a
+ * secondary may publish to any inbox (it cannot answer otherwise: 2.9 has no response permissions
+ * across a leafnode) but can subscribe only to its own, so it never learns another one's tokens.
+ * The mirror may create and delete its consumer on the primary's stream and read its info;
+ * nothing else of the primary's JetStream API (no purge, no delete, no other stream).
+ */
+export function leafPermissions(dc: string, primary: string, datacenters: readonly string[]): NatsPermissions {
+  const api = `$JS.${primary}.API`;
+  const others = datacenters.filter((d) => d !== dc);
+  return {
+    publish: [
+      `${api}.CONSUMER.CREATE.${EVENTS_STREAM}`,
+      `${api}.CONSUMER.CREATE.${EVENTS_STREAM}.>`,
+      `${api}.CONSUMER.DELETE.${EVENTS_STREAM}.*`,
+      `${api}.STREAM.INFO.${EVENTS_STREAM}`,
+      '$JS.FC.>',
+      'trellis.rpc.>',
+      'trellis.wan.announce.*',
+      '_INBOX.>',
+    ],
+    publishDeny: [...others.map((d) => `trellis.rpc.*.*.*.${d}`), ...others.map((d) => `trellis.wan.announce.${d}`)],
+    subscribe: [`${inboxPrefixFor(dc)}.>`, `trellis.rpc.${dc}.>`, 'trellis.wan.announce.*', '$JS.M.>', '$JSC.R.>'],
+    allowResponses: false,
+  };
+}
