@@ -19,6 +19,7 @@ import { stateAt } from '../audit/index.js';
 import { createWanMonitor } from './wan.js';
 import type { AgentConfig } from './config.js';
 import { connectNats } from './nats-connect.js';
+import { bootstrapInitialManagement, createAclResolver } from '../acl/index.js';
 import { bootstrapCa, caKeyStore } from './ca-bootstrap.js';
 import { createCertificateAuthority, createLeafSigner, parseCaConfigurationBody, type CertificateAuthority } from '../ca/index.js';
 import { startCaMaintenance } from './ca-maintenance.js';
@@ -119,6 +120,10 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       cleanups.push(() => primaryWriter.close());
       await bootstrapCa({ keys, datacenter, writer: primaryWriter, view, logger: log, config: config.caConfig, now: caClock });
     }
+    const acl = createAclResolver({ settings: config.acl, view, datacenter });
+    if (writer && config.acl.enabled && config.acl.initialManagement) {
+      await bootstrapInitialManagement(writer, config.acl.initialManagement, datacenter, Date.now());
+    }
     const authority = createCertificateAuthority({
       datacenter,
       primary,
@@ -136,18 +141,23 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
         return authority.signIntermediate(parsed.data.csr, caller);
       });
       // Configuration changes and rotations forwarded by secondaries: the body is validated again here.
+      // The client's token travels with the write; the primary checks it again against its own view.
       rpcServer.serve('ca', 'config', async (payload, caller) => {
-        const { body, actor, origin } = parseForwardedCaWrite(payload);
-        await authority.setConfiguration(parseCaConfigurationBody(body), `${actor}@${caller}`, origin ? { ...origin, dc: caller } : undefined);
+        const { body, token, origin } = parseForwardedCaWrite(payload);
+        const authz = acl.resolve(token);
+        authz.require('operator', 'write');
+        await authority.setConfiguration(parseCaConfigurationBody(body), `${authz.accessorId}@${caller}`, origin ? { ...origin, dc: caller } : undefined);
         return true;
       });
       rpcServer.serve('ca', 'rotate', async (payload, caller) => {
-        const { actor, origin } = parseForwardedCaWrite(payload);
-        return authority.rotate(`${actor}@${caller}`, origin ? { ...origin, dc: caller } : undefined);
+        const { token, origin } = parseForwardedCaWrite(payload);
+        const authz = acl.resolve(token);
+        authz.require('operator', 'write');
+        return authority.rotate(`${authz.accessorId}@${caller}`, origin ? { ...origin, dc: caller } : undefined);
       });
     }
     /** A CA write from a secondary goes to the primary; with the WAN down it fails fast with 503. */
-    const forwardCa = async <T>(verb: 'config' | 'rotate', payload: { body?: unknown; actor: string; origin: Origin }): Promise<T> => {
+    const forwardCa = async <T>(verb: 'config' | 'rotate', payload: { body?: unknown; actor: string; token?: string; origin: Origin }): Promise<T> => {
       try {
         return await rpcClient.call<T>(primary, 'ca', verb, payload, { timeoutMs: Math.max(forwardTimeoutMs, 15_000) });
       } catch (err) {
@@ -158,13 +168,14 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       }
     };
     const caApi = {
-      async setConfiguration(body: unknown, actor: string, origin: Origin) {
-        // Bad input is refused here, WAN or not; the primary checks again.
+      async setConfiguration(body: unknown, actor: string, origin: Origin, token?: string) {
+        // Bad input is refused here, WAN or not; the primary checks again (the token too).
         const request = parseCaConfigurationBody(body);
         if (isPrimary) await authority.setConfiguration(request, actor, origin);
-        else await forwardCa<boolean>('config', { body, actor, origin });
+        else await forwardCa<boolean>('config', { body, actor, origin, ...(token ? { token } : {}) });
       },
-      rotate: (actor: string, origin: Origin) => (isPrimary ? authority.rotate(actor, origin) : forwardCa<{ rootId: string; index: number }>('rotate', { actor, origin })),
+      rotate: (actor: string, origin: Origin, token?: string) =>
+        isPrimary ? authority.rotate(actor, origin) : forwardCa<{ rootId: string; index: number }>('rotate', { actor, origin, ...(token ? { token } : {}) }),
     };
     const intentions = createIntentionService({
       datacenter,
@@ -174,9 +185,9 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       logger: log,
       now: () => Date.now(),
       newId: () => randomUUID(),
-      forward: async (write: IntentionWrite, actor: string, origin) => {
+      forward: async (write: IntentionWrite, actor: string, origin, token) => {
         try {
-          return await rpcClient.call(primary, 'intentions', 'write', { write, actor, ...(origin ? { origin } : {}) }, { timeoutMs: forwardTimeoutMs });
+          return await rpcClient.call(primary, 'intentions', 'write', { write, actor, ...(token ? { token } : {}), ...(origin ? { origin } : {}) }, { timeoutMs: forwardTimeoutMs });
         } catch (err) {
           if (err instanceof RpcUnreachableError) {
             throw new TrellisError('E_PRIMARY_UNREACHABLE', `primary datacenter ${primary} is unreachable (${err.reason}): the write was not applied`, { cause: err });
@@ -187,9 +198,11 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     });
     if (isPrimary) {
       rpcServer.serve('intentions', 'write', async (payload, caller) => {
-        const { write, actor, origin } = parseForwardedWrite(payload);
-        // The forwarding datacenter is the authenticated caller: its claim of origin must agree.
-        return intentions.apply(write, `${actor}@${caller}`, origin ? { ...origin, dc: caller } : undefined);
+        const { write, token, origin } = parseForwardedWrite(payload);
+        // The forwarding datacenter is the authenticated caller: its claim of origin must agree. The
+        // token is resolved here, not taken on the secondary's word.
+        const authz = acl.resolve(token);
+        return intentions.apply(write, { authz, actor: `${authz.accessorId}@${caller}` }, origin ? { ...origin, dc: caller } : undefined);
       });
     }
 
@@ -248,6 +261,11 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       appliedIndex: { current: () => view.appliedSeq(), wait: (minIndex, waitMs, signal) => view.waitForApplied(minIndex, waitMs, signal) },
       catalog: { service: catalog, datacenters: () => wan.byRtt(), peers: () => wan.peers() },
       events: { read: (fromSeq, toSeq, max) => readEvents(js, fromSeq, toSeq, max) },
+      acl: {
+        resolver: acl,
+        view,
+        ...(writer ? { submit: (decide) => writer.submit(`acl-${datacenter}-${randomUUID()}`, decide) } : {}),
+      },
       forwardRead,
     });
     rpcServer.serve('http', 'request', async (payload) => {
@@ -307,16 +325,17 @@ async function startLog(eventLog: EventLog, primary: string, log: Logger): Promi
 }
 
 /** A CA write forwarded by a secondary: `{body?, actor, origin?}`. */
-function parseForwardedCaWrite(payload: unknown): { body: unknown; actor: string; origin: Origin | undefined } {
+function parseForwardedCaWrite(payload: unknown): { body: unknown; actor: string; token: string | undefined; origin: Origin | undefined } {
   const parsed = z
     .strictObject({
       body: z.unknown().optional(),
       actor: z.string().min(1).max(256),
+      token: z.string().max(256).optional(),
       origin: z.strictObject({ dc: z.string().max(64), addr: z.string().max(128), req: z.string().max(128) }).optional(),
     })
     .safeParse(payload);
   if (!parsed.success) throw new TrellisError('E_VALIDATION', 'forwarded CA write refused: expected {body, actor, origin}');
-  return { body: parsed.data.body, actor: parsed.data.actor, origin: parsed.data.origin };
+  return { body: parsed.data.body, actor: parsed.data.actor, token: parsed.data.token, origin: parsed.data.origin };
 }
 
 const forwardedRequestSchema = z.strictObject({

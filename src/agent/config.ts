@@ -1,3 +1,4 @@
+import type { AclSettings } from '../acl/resolver.js';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TrellisError, errorMessage } from '../common/index.js';
@@ -37,6 +38,23 @@ export const agentFileSchema = z.strictObject({
       enabled: z.literal(true, { message: 'trellis always runs Connect: "enabled" may only be true' }).optional(),
       ca_provider: z.literal('consul', { message: 'only the built-in "consul" CA provider is supported' }).optional(),
       ca_config: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
+  /** Consul's `acl` block (the subset trellis enforces). */
+  acl: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      default_policy: z.enum(['allow', 'deny']).optional(),
+      /** Accepted for Consul compatibility: trellis always enforces from its replicated view (never asks the primary). */
+      down_policy: z.enum(['allow', 'deny', 'extend-cache', 'async-cache']).optional(),
+      enable_token_persistence: z.boolean().optional(),
+      tokens: z
+        .strictObject({
+          initial_management: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'a UUID').optional(),
+          default: z.string().min(1).optional(),
+          agent: z.string().min(1).optional(),
+        })
+        .optional(),
     })
     .optional(),
   log_level: z
@@ -83,6 +101,8 @@ export interface AgentConfig {
    * go through `PUT /v1/connect/ca/configuration`, as in Consul). @default Consul's defaults
    */
   readonly caConfig: CAConfigRecord;
+  /** ACLs: off unless `acl.enabled`; Consul's default policy is allow. */
+  readonly acl: AclSettings;
 }
 
 function sidecarPorts(min = 21000, max = Math.max(min + 255, 21255)): { min: number; max: number } {
@@ -140,7 +160,7 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
   const merged: AgentFileConfig = {};
   for (const layer of [...files, flagCheck.data]) {
     Object.assign(merged, Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined && typeof v !== 'object')));
-    for (const block of ['addresses', 'ports', 'nats', 'connect'] as const) {
+    for (const block of ['addresses', 'ports', 'nats', 'connect', 'acl'] as const) {
       const value = layer[block];
       if (value) Object.assign((merged[block] ??= {}), Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)));
     }
@@ -164,5 +184,11 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
     logLevel: merged.log_level ?? 'info',
     caKeyPassphraseFile: merged.ca_key_passphrase_file,
     caConfig: caConfigOf(merged.connect?.ca_config),
+    acl: {
+      enabled: merged.acl?.enabled ?? false,
+      defaultPolicy: merged.acl?.default_policy ?? 'allow',
+      initialManagement: merged.acl?.tokens?.initial_management,
+      defaultToken: merged.acl?.tokens?.default,
+    },
   });
 }

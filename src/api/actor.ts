@@ -1,11 +1,16 @@
+import type { FastifyRequest } from 'fastify';
 import type { Origin } from '../events/index.js';
+import type { WriteAuth } from '../intentions/service.js';
+import type { AclResolver } from '../acl/resolver.js';
+import { authzOf, requestToken } from './acl.js';
 
 /**
- * Who made a request, as the event log records it. ACL tokens come with a later issue: until then a
- * request that presents one is recorded as `token` (never the secret itself), else `anonymous`.
+ * Who made a request, for the event log and for the primary: the token's authorizer (its AccessorID
+ * is the actor; `anonymous` when ACLs are off) and the token itself, which a secondary forwards so the
+ * primary can check it again. The secret is never recorded.
  */
-export function actorOf(headers: Record<string, unknown>): string {
-  return typeof headers['x-consul-token'] === 'string' && headers['x-consul-token'] !== '' ? 'token' : 'anonymous';
+export function writeAuthOf(request: FastifyRequest, resolver: AclResolver | undefined): WriteAuth {
+  return { authz: authzOf(request, resolver), token: requestToken(request) };
 }
 
 /** Where a write came in, for the audit trail: this datacenter, the client's address, its request id. */

@@ -10,6 +10,8 @@ import { registerConnectCaRoutes, type CaApi } from './routes/connect-ca.js';
 import { registerStatusRoutes, type ReplicationStatus } from './routes/status.js';
 import { registerCatalogRoutes, type CatalogApi } from './routes/catalog.js';
 import { registerEventRoutes, type EventsApi } from './routes/events.js';
+import { registerAclRoutes, type AclApi } from './routes/acl.js';
+import { requestToken } from './acl.js';
 
 /** What the HTTP API needs from the agent; everything else stays behind these functions. */
 export interface ApiContext {
@@ -25,6 +27,8 @@ export interface ApiContext {
   readonly catalog?: CatalogApi;
   /** The event feed over this datacenter's stream (absent in tests of other areas). */
   readonly events?: EventsApi;
+  /** ACL tokens and policies (absent: ACLs off, every request allowed). */
+  readonly acl?: AclApi;
   /** The view's applied index, for blocking queries on replication status. */
   readonly appliedIndex: { current(): number; wait(minIndex: number, waitMs: number, signal?: AbortSignal): Promise<number> };
   /** Runs a request at another datacenter (`?dc=`), returning its HTTP answer. */
@@ -87,7 +91,7 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     app.addHook('preValidation', async (request, reply) => {
       const dc = (request.query as Record<string, unknown>).dc;
       if (typeof dc !== 'string' || dc === '' || dc === ctx.datacenter) return;
-      const token = request.headers['x-consul-token'];
+      const token = requestToken(request);
       const answer = await forward(dc, {
         method: request.method,
         url: request.url,
@@ -107,5 +111,6 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
   registerConnectCaRoutes(app, ctx);
   registerCatalogRoutes(app, ctx);
   registerEventRoutes(app, ctx);
+  registerAclRoutes(app, ctx);
   return app;
 }

@@ -1,6 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { TrellisError } from '../common/index.js';
-import { CA_STATE_KEY, decodeEvent, evolve, type CARootRow, type CAStateRow, type IntentionRow } from '../events/index.js';
+import { CA_STATE_KEY, decodeEvent, evolve, type ACLPolicyRow, type ACLTokenRow, type CARootRow, type CAStateRow, type IntentionRow } from '../events/index.js';
 import { walkStream } from './audit.js';
 
 /** The intentions and CA state as they were after one event: what was true then. */
@@ -29,7 +29,15 @@ export async function stateAt(js: JetStreamClient, jsm: JetStreamManager, at: { 
   const intentions = new Map<string, IntentionRow>();
   const roots = new Map<string, CARootRow>();
   let ca: CAStateRow | undefined;
-  const state = { intention: (id: string) => intentions.get(id), caState: () => ca, caRoot: (id: string) => roots.get(id) };
+  const policies = new Map<string, ACLPolicyRow>();
+  const tokens = new Map<string, ACLTokenRow>();
+  const state = {
+    intention: (id: string) => intentions.get(id),
+    caState: () => ca,
+    caRoot: (id: string) => roots.get(id),
+    aclPolicy: (id: string) => policies.get(id),
+    aclToken: (id: string) => tokens.get(id),
+  };
   let seq = 0;
   await walkStream(js, jsm, (s, bytes) => {
     if ('seq' in at && s > at.seq) return false;
@@ -39,6 +47,12 @@ export async function stateAt(js: JetStreamClient, jsm: JetStreamManager, at: { 
       if (change.table === 'intentions') {
         if (change.op === 'put') intentions.set(change.key, change.row);
         else intentions.delete(change.key);
+      } else if (change.table === 'acl_policies') {
+        if (change.op === 'put') policies.set(change.key, change.row);
+        else policies.delete(change.key);
+      } else if (change.table === 'acl_tokens') {
+        if (change.op === 'put') tokens.set(change.key, change.row);
+        else tokens.delete(change.key);
       } else if (change.table === 'ca_roots') {
         if (change.op === 'put') roots.set(change.key, change.row);
         else roots.delete(change.key);

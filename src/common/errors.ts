@@ -14,6 +14,8 @@ export type TrellisErrorCode =
   | 'E_SCHEMA'
   | 'E_TIMEOUT'
   | 'E_PERMISSION'
+  | 'E_ACL_DISABLED'
+  | 'E_RATE_LIMITED'
   | 'E_INTERNAL';
 
 export class TrellisError extends Error {

@@ -55,6 +55,11 @@ const CONFIG_SET_KEYS = new Set(['config']);
 const ROTATED_KEYS = new Set(['root', 'previousRootId', 'config']);
 const PRUNED_KEYS = new Set(['rootIds']);
 const CONFIG_KEYS = new Set(['LeafCertTTL', 'IntermediateCertTTL', 'RootCertTTL', 'PrivateKeyType', 'PrivateKeyBits', 'CSRMaxPerSecond']);
+const POLICY_DATA_KEYS = new Set(['policy']);
+const POLICY_KEYS = new Set(['ID', 'Name', 'Description', 'Rules', 'Datacenters']);
+const TOKEN_DATA_KEYS = new Set(['token']);
+const TOKEN_KEYS = new Set(['AccessorID', 'SecretHash', 'Description', 'Policies', 'Local', 'Datacenter', 'CreateTime', 'ExpirationTime']);
+const ACCESSOR_DATA_KEYS = new Set(['accessorId']);
 const ROOT_KEYS = new Set(['ID', 'Name', 'SerialNumber', 'SigningKeyID', 'NotBefore', 'NotAfter', 'RootCert', 'IntermediateCerts', 'PrivateKeyType', 'PrivateKeyBits']);
 
 function checkRoot(v: unknown): void {
@@ -80,6 +85,34 @@ function checkConfig(v: unknown): void {
   if (v.PrivateKeyType !== 'ec' && v.PrivateKeyType !== 'rsa') fail(`${p}PrivateKeyType`, 'expected "ec" or "rsa"');
   num(v, 'PrivateKeyBits', p, true);
   num(v, 'CSRMaxPerSecond', p);
+}
+
+function strings(o: Obj, key: string, path: string): void {
+  const v = o[key];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x.length > 0)) fail(`${path}${key}`, 'expected an array of non-empty strings');
+}
+
+function checkPolicy(v: unknown): void {
+  const p = 'data.policy.';
+  if (!isObj(v)) fail('data.policy', 'expected an object');
+  onlyKeys(v, POLICY_KEYS, 'data.policy');
+  for (const k of ['ID', 'Name']) str(v, k, p, true);
+  for (const k of ['Description', 'Rules']) str(v, k, p);
+  strings(v, 'Datacenters', p);
+}
+
+function checkToken(v: unknown): void {
+  const p = 'data.token.';
+  if (!isObj(v)) fail('data.token', 'expected an object');
+  onlyKeys(v, TOKEN_KEYS, 'data.token');
+  for (const k of ['AccessorID', 'Datacenter']) str(v, k, p, true);
+  str(v, 'Description', p);
+  // The log carries a hash of the secret, never the secret.
+  if (typeof v.SecretHash !== 'string' || !/^[0-9a-f]{64}$/.test(v.SecretHash)) fail(`${p}SecretHash`, 'expected a SHA-256 in hex');
+  strings(v, 'Policies', p);
+  if (typeof v.Local !== 'boolean') fail(`${p}Local`, 'expected a boolean');
+  num(v, 'CreateTime', p);
+  num(v, 'ExpirationTime', p);
 }
 
 function checkRecord(v: unknown): IntentionRecord {
@@ -157,6 +190,22 @@ function checkEvent(raw: unknown): TrellisEvent {
       if (!Array.isArray(data.rootIds) || data.rootIds.length === 0 || !data.rootIds.every((id) => typeof id === 'string' && id.length > 0)) {
         fail('data.rootIds', 'expected a non-empty array of root ids');
       }
+      break;
+    case 'ACLPolicySet':
+      onlyKeys(data, POLICY_DATA_KEYS, 'data');
+      checkPolicy(data.policy);
+      break;
+    case 'ACLPolicyDeleted':
+      onlyKeys(data, ID_DATA_KEYS, 'data');
+      str(data, 'id', 'data.', true);
+      break;
+    case 'ACLTokenSet':
+      onlyKeys(data, TOKEN_DATA_KEYS, 'data');
+      checkToken(data.token);
+      break;
+    case 'ACLTokenDeleted':
+      onlyKeys(data, ACCESSOR_DATA_KEYS, 'data');
+      str(data, 'accessorId', 'data.', true);
       break;
     default:
       fail('type', `unknown event type ${JSON.stringify(raw.type)}`);

@@ -1,4 +1,5 @@
-import { DEFAULT_CA_CONFIG, type CAConfigRecord, type CARootRecord, type IntentionRecord, type IntentionRow, type TrellisEvent } from './types.js';
+import { createHash } from 'node:crypto';
+import { DEFAULT_CA_CONFIG, type ACLPolicyRecord, type ACLTokenRecord, type CAConfigRecord, type CARootRecord, type IntentionRecord, type IntentionRow, type TrellisEvent } from './types.js';
 
 /** A CA root as the view holds it. */
 export interface CARootRow extends CARootRecord {
@@ -30,6 +31,19 @@ export interface IntermediateRow {
   readonly ModifyIndex: number;
 }
 
+/** An ACL policy as the view holds it: Consul's Hash is derived from the fields, so replays agree. */
+export interface ACLPolicyRow extends ACLPolicyRecord {
+  readonly Hash: string;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+export interface ACLTokenRow extends ACLTokenRecord {
+  readonly Hash: string;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
 /** One change to a view table, produced by `evolve` and applied by the view (rows by key). */
 export type ViewChange =
   | { readonly table: 'intentions'; readonly op: 'put'; readonly key: string; readonly row: IntentionRow }
@@ -37,16 +51,46 @@ export type ViewChange =
   | { readonly table: 'ca_roots'; readonly op: 'put'; readonly key: string; readonly row: CARootRow }
   | { readonly table: 'ca_roots'; readonly op: 'delete'; readonly key: string }
   | { readonly table: 'ca_state'; readonly op: 'put'; readonly key: typeof CA_STATE_KEY; readonly row: CAStateRow }
-  | { readonly table: 'ca_intermediates'; readonly op: 'put'; readonly key: string; readonly row: IntermediateRow };
+  | { readonly table: 'ca_intermediates'; readonly op: 'put'; readonly key: string; readonly row: IntermediateRow }
+  | { readonly table: 'acl_policies'; readonly op: 'put'; readonly key: string; readonly row: ACLPolicyRow }
+  | { readonly table: 'acl_policies'; readonly op: 'delete'; readonly key: string }
+  | { readonly table: 'acl_tokens'; readonly op: 'put'; readonly key: string; readonly row: ACLTokenRow }
+  | { readonly table: 'acl_tokens'; readonly op: 'delete'; readonly key: string };
 
 export type ViewTable = ViewChange['table'];
-export const VIEW_TABLES: readonly ViewTable[] = ['intentions', 'ca_roots', 'ca_state', 'ca_intermediates'];
+export const VIEW_TABLES: readonly ViewTable[] = ['intentions', 'ca_roots', 'ca_state', 'ca_intermediates', 'acl_policies', 'acl_tokens'];
 
 /** What evolve may read of the state the previous events left. */
 export interface EvolveState {
   intention(id: string): IntentionRow | undefined;
   caState(): CAStateRow | undefined;
   caRoot(id: string): CARootRow | undefined;
+  aclPolicy(id: string): ACLPolicyRow | undefined;
+  aclToken(accessorId: string): ACLTokenRow | undefined;
+}
+
+/** Consul reports a Hash per policy and token (base64); trellis's is SHA-256 over the recorded fields. */
+function hashOf(fields: unknown): string {
+  return createHash('sha256').update(JSON.stringify(fields)).digest('base64');
+}
+
+function policyRow(p: ACLPolicyRecord, createIndex: number, seq: number): ACLPolicyRow {
+  const fields = { ID: p.ID, Name: p.Name, Description: p.Description, Rules: p.Rules, Datacenters: [...p.Datacenters] };
+  return { ...fields, Hash: hashOf([fields.Name, fields.Description, fields.Rules, fields.Datacenters]), CreateIndex: createIndex, ModifyIndex: seq };
+}
+
+function tokenRow(t: ACLTokenRecord, createIndex: number, seq: number): ACLTokenRow {
+  const fields = {
+    AccessorID: t.AccessorID,
+    SecretHash: t.SecretHash,
+    Description: t.Description,
+    Policies: [...t.Policies],
+    Local: t.Local,
+    Datacenter: t.Datacenter,
+    CreateTime: t.CreateTime,
+    ExpirationTime: t.ExpirationTime,
+  };
+  return { ...fields, Hash: hashOf([fields.Description, fields.Policies, fields.Local, fields.ExpirationTime]), CreateIndex: createIndex, ModifyIndex: seq };
 }
 
 /** Rows are built field by field in one order: fast, and the same bytes on every replay. */
@@ -171,6 +215,18 @@ export function evolve(state: EvolveState, seq: number, event: TrellisEvent): Vi
         },
       ];
     }
+    case 'ACLPolicySet': {
+      const p = event.data.policy;
+      return [{ table: 'acl_policies', op: 'put', key: p.ID, row: policyRow(p, state.aclPolicy(p.ID)?.CreateIndex ?? seq, seq) }];
+    }
+    case 'ACLPolicyDeleted':
+      return state.aclPolicy(event.data.id) ? [{ table: 'acl_policies', op: 'delete', key: event.data.id }] : [];
+    case 'ACLTokenSet': {
+      const t = event.data.token;
+      return [{ table: 'acl_tokens', op: 'put', key: t.AccessorID, row: tokenRow(t, state.aclToken(t.AccessorID)?.CreateIndex ?? seq, seq) }];
+    }
+    case 'ACLTokenDeleted':
+      return state.aclToken(event.data.accessorId) ? [{ table: 'acl_tokens', op: 'delete', key: event.data.accessorId }] : [];
     case 'CARootsPruned': {
       const active = state.caState()?.ActiveRootID;
       const changes: ViewChange[] = [];

@@ -3,5 +3,5 @@
 export * from './types.js';
 export { encodeEvent, decodeEvent } from './codec.js';
 export { EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, EVENTS_SUBJECTS, eventSubject, rpcSubject, rpcServeSubject, rpcCaller } from './subjects.js';
-export { evolve, VIEW_TABLES, CA_STATE_KEY, type ViewChange, type ViewTable, type EvolveState, type CARootRow, type CAStateRow, type IntermediateRow } from './evolve.js';
+export { evolve, VIEW_TABLES, CA_STATE_KEY, type ViewChange, type ViewTable, type EvolveState, type CARootRow, type CAStateRow, type IntermediateRow, type ACLPolicyRow, type ACLTokenRow } from './evolve.js';
 export { GENESIS_PREV, eventHash, chainEvent, chainBreak } from './chain.js';

@@ -25,6 +25,14 @@ export function eventSubject(event: TrellisEvent): string {
       return `${EVENTS_SUBJECT_PREFIX}.ca.rotated`;
     case 'CARootsPruned':
       return `${EVENTS_SUBJECT_PREFIX}.ca.pruned`;
+    case 'ACLPolicySet':
+      return `${EVENTS_SUBJECT_PREFIX}.acl.policy.${event.data.policy.ID}`;
+    case 'ACLPolicyDeleted':
+      return `${EVENTS_SUBJECT_PREFIX}.acl.policy.${event.data.id}`;
+    case 'ACLTokenSet':
+      return `${EVENTS_SUBJECT_PREFIX}.acl.token.${event.data.token.AccessorID}`;
+    case 'ACLTokenDeleted':
+      return `${EVENTS_SUBJECT_PREFIX}.acl.token.${event.data.accessorId}`;
   }
 }
 

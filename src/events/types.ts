@@ -132,7 +132,57 @@ export type CARootRotated = Envelope<'CARootRotated', { readonly root: CARootRec
 /** Rotated-out roots withdrawn after 2 × LeafCertTTL: no leaf they signed is still valid. */
 export type CARootsPruned = Envelope<'CARootsPruned', { readonly rootIds: readonly string[] }>;
 
-export type TrellisEvent = LogStarted | IntentionCreated | IntentionUpdated | IntentionDeleted | CARootCreated | IntermediateIssued | CAConfigSet | CARootRotated | CARootsPruned;
+/** An ACL policy as the primary decided it (Consul's fields; the rules as written, parsed on use). */
+export interface ACLPolicyRecord {
+  readonly ID: string;
+  readonly Name: string;
+  readonly Description: string;
+  readonly Rules: string;
+  /** Where the policy applies; empty: every datacenter. */
+  readonly Datacenters: readonly string[];
+}
+
+/**
+ * An ACL token as the log records it: the secret never, only its SHA-256 (secrets are random
+ * UUIDs, 122 bits: a plain hash is not guessable), so the stream and every mirror hold nothing a
+ * reader could present as a token.
+ */
+export interface ACLTokenRecord {
+  readonly AccessorID: string;
+  /** Hex SHA-256 of the SecretID. */
+  readonly SecretHash: string;
+  readonly Description: string;
+  /** Linked policy IDs (names are resolved when read: a policy may be renamed). */
+  readonly Policies: readonly string[];
+  /** A local token applies only in `Datacenter`. */
+  readonly Local: boolean;
+  /** Where the token was created (the datacenter a local token belongs to). */
+  readonly Datacenter: string;
+  /** Epoch milliseconds. */
+  readonly CreateTime: number;
+  /** Epoch milliseconds; 0: never expires. */
+  readonly ExpirationTime: number;
+}
+
+export type ACLPolicySet = Envelope<'ACLPolicySet', { readonly policy: ACLPolicyRecord }>;
+export type ACLPolicyDeleted = Envelope<'ACLPolicyDeleted', { readonly id: string }>;
+export type ACLTokenSet = Envelope<'ACLTokenSet', { readonly token: ACLTokenRecord }>;
+export type ACLTokenDeleted = Envelope<'ACLTokenDeleted', { readonly accessorId: string }>;
+
+export type TrellisEvent =
+  | LogStarted
+  | IntentionCreated
+  | IntentionUpdated
+  | IntentionDeleted
+  | CARootCreated
+  | IntermediateIssued
+  | CAConfigSet
+  | CARootRotated
+  | CARootsPruned
+  | ACLPolicySet
+  | ACLPolicyDeleted
+  | ACLTokenSet
+  | ACLTokenDeleted;
 export type EventType = TrellisEvent['type'];
 
 export const EVENT_TYPES: readonly EventType[] = [
@@ -145,6 +195,10 @@ export const EVENT_TYPES: readonly EventType[] = [
   'CAConfigSet',
   'CARootRotated',
   'CARootsPruned',
+  'ACLPolicySet',
+  'ACLPolicyDeleted',
+  'ACLTokenSet',
+  'ACLTokenDeleted',
 ];
 
 /** An event as read back from the stream, with its stream sequence. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Origin } from '../events/index.js';
+import type { Origin, TrellisEvent } from '../events/index.js';
+import { allowAll, type Authorizer } from '../acl/authorizer.js';
 import { TrellisError, type Logger } from '../common/index.js';
 import type { Writer } from '../log/index.js';
 import type { ViewReader } from '../view/index.js';
@@ -24,16 +25,18 @@ const forwardedWrite = z.strictObject({
     z.strictObject({ op: z.literal('delete-exact'), source: z.string(), destination: z.string() }),
   ]),
   actor: z.string().max(256),
+  /** The client's ACL token: the primary resolves it itself, it never trusts the forwarder's verdict. */
+  token: z.string().max(256).optional(),
   origin: z.strictObject({ dc: z.string().max(64), addr: z.string().max(128), req: z.string().max(128) }).optional(),
 });
 
 /** A forwarded write as another datacenter sent it: checked before anything acts on it. */
-export function parseForwardedWrite(payload: unknown): { write: IntentionWrite; actor: string; origin: Origin | undefined } {
+export function parseForwardedWrite(payload: unknown): { write: IntentionWrite; actor: string; token: string | undefined; origin: Origin | undefined } {
   const parsed = forwardedWrite.safeParse(payload);
   if (!parsed.success) {
     throw new TrellisError('E_VALIDATION', `malformed forwarded write: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
-  return { write: parsed.data.write, actor: parsed.data.actor, origin: parsed.data.origin };
+  return { write: parsed.data.write, actor: parsed.data.actor, token: parsed.data.token, origin: parsed.data.origin };
 }
 
 export interface IntentionWriteResult {
@@ -43,9 +46,19 @@ export interface IntentionWriteResult {
   readonly index: number;
 }
 
+/** Who is writing: the request's authorizer (its accessor is the event's actor) and, to forward, its token. */
+export interface WriteAuth {
+  readonly authz: Authorizer;
+  readonly token?: string | undefined;
+  /** Overrides the actor recorded (a forwarded write: `<accessor>@<dc>`). */
+  readonly actor?: string;
+}
+
+export const SYSTEM_AUTH: WriteAuth = { authz: allowAll() };
+
 export interface IntentionService {
-  /** At the primary: decide and append. At a secondary: check the input, forward to the primary. */
-  apply(write: IntentionWrite, actor: string, origin?: Origin): Promise<IntentionWriteResult>;
+  /** At the primary: decide and append. At a secondary: check the input and the token, forward to the primary. */
+  apply(write: IntentionWrite, auth: WriteAuth, origin?: Origin): Promise<IntentionWriteResult>;
 }
 
 export interface IntentionServiceDeps {
@@ -55,7 +68,7 @@ export interface IntentionServiceDeps {
   /** Present at the primary only. */
   readonly writer: Writer | undefined;
   /** Sends a write to the primary; used at secondaries. */
-  readonly forward: (write: IntentionWrite, actor: string, origin: Origin | undefined) => Promise<IntentionWriteResult>;
+  readonly forward: (write: IntentionWrite, actor: string, origin: Origin | undefined, token: string | undefined) => Promise<IntentionWriteResult>;
   readonly logger: Logger;
   readonly now: () => number;
   readonly newId: () => string;
@@ -88,16 +101,56 @@ function checkInput(write: IntentionWrite): void {
   }
 }
 
+/** The destinations a write touches that the state already knows (the primary re-checks with its own). */
+function destinationsOf(write: IntentionWrite, view: ViewReader): string[] {
+  switch (write.op) {
+    case 'create':
+    case 'upsert-exact':
+    case 'update': {
+      const named = write.op === 'upsert-exact' ? [parseIntentionName(write.destination, 'destination').name] : [parseIntentionBody(write.body).DestinationName];
+      const before = write.op === 'update' ? view.intention(write.id)?.DestinationName : undefined;
+      return before === undefined ? named : [...named, before];
+    }
+    case 'delete-exact':
+      return [parseIntentionName(write.destination, 'destination').name];
+    case 'delete': {
+      const before = view.intention(write.id)?.DestinationName;
+      return before === undefined ? [] : [before];
+    }
+  }
+}
+
+/** Consul: an intention write needs `intentions = "write"` on its destination (old and new, for an update). */
+function requireEvent(authz: Authorizer, event: TrellisEvent | undefined, before: (id: string) => string | undefined): void {
+  if (!event) return;
+  if (event.type === 'IntentionCreated' || event.type === 'IntentionUpdated') {
+    authz.require('intention', 'write', event.data.intention.DestinationName);
+    const prior = before(event.data.intention.ID);
+    if (prior !== undefined) authz.require('intention', 'write', prior);
+  } else if (event.type === 'IntentionDeleted') {
+    const prior = before(event.data.id);
+    if (prior !== undefined) authz.require('intention', 'write', prior);
+  }
+}
+
 export function createIntentionService(deps: IntentionServiceDeps): IntentionService {
   const { writer, view, now, newId, forward, localApplyWaitMs = 2000 } = deps;
   let requestCounter = 0;
   const ridPrefix = `${deps.datacenter}-${process.pid}-${Date.now().toString(36)}`;
 
-  async function applyAtPrimary(write: IntentionWrite, actor: string, origin: Origin | undefined): Promise<IntentionWriteResult> {
+  async function applyAtPrimary(write: IntentionWrite, authz: Authorizer, actor: string, origin: Origin | undefined): Promise<IntentionWriteResult> {
     if (!writer) throw new TrellisError('E_INTERNAL', 'no writer at the primary');
     const rid = `${ridPrefix}-${++requestCounter}`;
     const outcome = await writer.submit(rid, (state) => {
       const ctx = { now: now(), newId, actor, ...(origin ? { origin } : {}) };
+      const decision = decideFor(state, ctx);
+      // Checked against the very state the decision was made on (an update's old destination too).
+      requireEvent(authz, decision.event, (id) => state.intention(id)?.DestinationName);
+      return decision;
+    });
+    return { result: outcome.result, index: outcome.index };
+
+    function decideFor(state: Parameters<Parameters<Writer['submit']>[1]>[0], ctx: Parameters<typeof decideCreate>[2]) {
       switch (write.op) {
         case 'create':
           return decideCreate(state, parseIntentionBody(write.body, 'Failed to decode request body'), ctx);
@@ -110,15 +163,17 @@ export function createIntentionService(deps: IntentionServiceDeps): IntentionSer
         case 'delete-exact':
           return decideDeleteExact(state, parseIntentionName(write.source, 'source'), parseIntentionName(write.destination, 'destination'), ctx);
       }
-    });
-    return { result: outcome.result, index: outcome.index };
+    }
   }
 
   return {
-    async apply(write, actor, origin) {
+    async apply(write, auth, origin) {
       checkInput(write);
-      if (deps.datacenter === deps.primary) return applyAtPrimary(write, actor, origin);
-      const answer = await forward(write, actor, origin);
+      // A 403 needs no WAN: the token is checked here against the local view first.
+      for (const destination of destinationsOf(write, view)) auth.authz.require('intention', 'write', destination);
+      const actor = auth.actor ?? auth.authz.accessorId;
+      if (deps.datacenter === deps.primary) return applyAtPrimary(write, auth.authz, actor, origin);
+      const answer = await forward(write, actor, origin, auth.token);
       // Read-your-writes at the secondary too, when the WAN is quick enough: not a condition of success.
       await view.waitForSeq(answer.index, localApplyWaitMs);
       return answer;

@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { TrellisError, errorMessage, isTrellisError, type Logger } from '../common/index.js';
-import { CA_STATE_KEY, chainEvent, eventSubject, evolve, type CARootRow, type CAStateRow, type IntentionRow, type TrellisEvent, type ViewChange } from '../events/index.js';
+import { CA_STATE_KEY, chainEvent, eventSubject, evolve, type ACLPolicyRow, type ACLTokenRow, type CARootRow, type CAStateRow, type IntentionRow, type TrellisEvent, type ViewChange } from '../events/index.js';
 import type { ViewReader } from '../view/index.js';
 import type { EventLog } from './event-log.js';
 
@@ -10,6 +10,10 @@ export interface WriterState {
   intentionByPair(sourceNS: string, sourceName: string, destinationNS: string, destinationName: string): IntentionRow | undefined;
   caState(): CAStateRow | undefined;
   caRoot(id: string): CARootRow | undefined;
+  aclPolicy(id: string): ACLPolicyRow | undefined;
+  aclPolicyByName(name: string): ACLPolicyRow | undefined;
+  aclToken(accessorId: string): ACLTokenRow | undefined;
+  aclTokenBySecretHash(hash: string): ACLTokenRow | undefined;
 }
 
 /** A decision: the event to append (none for a no-op) and what to answer once it is applied. */
@@ -65,11 +69,28 @@ function createOverlay(view: ViewReader) {
   const pairs = new Map<string, string | null>();
   let ca: CAStateRow | undefined;
   const roots = new Map<string, CARootRow | null>();
+  const policies = new Map<string, ACLPolicyRow | null>();
+  const tokens = new Map<string, ACLTokenRow | null>();
+  const policy = (id: string) => (policies.has(id) ? (policies.get(id) ?? undefined) : view.aclPolicy(id));
+  const token = (id: string) => (tokens.has(id) ? (tokens.get(id) ?? undefined) : view.aclToken(id));
   const get = (id: string): IntentionRow | undefined => (rows.has(id) ? (rows.get(id) ?? undefined) : view.intention(id));
   const state: WriterState = {
     intention: get,
     caState: () => ca ?? view.caState(),
     caRoot: (id) => (roots.has(id) ? (roots.get(id) ?? undefined) : view.caRoot(id)),
+    aclPolicy: policy,
+    aclToken: token,
+    // ACL writes are rare: a scan of the overlay is enough, the view answers the rest.
+    aclPolicyByName(name) {
+      for (const row of policies.values()) if (row && row.Name === name) return row;
+      const fromView = view.aclPolicyByName(name);
+      return fromView && !policies.has(fromView.ID) ? fromView : undefined;
+    },
+    aclTokenBySecretHash(hash) {
+      for (const row of tokens.values()) if (row && row.SecretHash === hash) return row;
+      const fromView = view.aclTokenBySecretHash(hash);
+      return fromView && !tokens.has(fromView.AccessorID) ? fromView : undefined;
+    },
     intentionByPair(sns, sn, dns, dn) {
       const key = pairKey({ SourceNS: sns, SourceName: sn, DestinationNS: dns, DestinationName: dn });
       if (pairs.has(key)) {
@@ -93,6 +114,14 @@ function createOverlay(view: ViewReader) {
         roots.set(change.key, change.op === 'put' ? change.row : null);
         return;
       }
+      if (change.table === 'acl_policies') {
+        policies.set(change.key, change.op === 'put' ? change.row : null);
+        return;
+      }
+      if (change.table === 'acl_tokens') {
+        tokens.set(change.key, change.op === 'put' ? change.row : null);
+        return;
+      }
       if (change.table !== 'intentions') return; // no decision reads other tables yet
       const id = change.key;
       const before = get(id);
@@ -109,6 +138,8 @@ function createOverlay(view: ViewReader) {
       pairs.clear();
       ca = undefined;
       roots.clear();
+      policies.clear();
+      tokens.clear();
     },
   };
 }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { TrellisError, type Logger } from '../common/index.js';
-import { CA_STATE_KEY, evolve, VIEW_TABLES, type CARootRow, type CAStateRow, type IntentionRow, type IntermediateRow, type StoredEvent, type ViewChange, type ViewTable } from '../events/index.js';
+import { CA_STATE_KEY, evolve, VIEW_TABLES, type ACLPolicyRow, type ACLTokenRow, type CARootRow, type CAStateRow, type IntentionRow, type IntermediateRow, type StoredEvent, type ViewChange, type ViewTable } from '../events/index.js';
 import { createWaiters, type Waiters } from './waiters.js';
 
 /** Bumped when the on-disk layout of the view changes; an older or newer file needs a rebuild by replay. */
@@ -30,6 +30,13 @@ export interface ViewReader {
   caRoot(id: string): CARootRow | undefined;
   /** A datacenter's current intermediate certificate, as the primary issued it. */
   intermediate(datacenter: string): IntermediateRow | undefined;
+  aclPolicy(id: string): ACLPolicyRow | undefined;
+  aclPolicyByName(name: string): ACLPolicyRow | undefined;
+  aclPolicies(): IterableIterator<ACLPolicyRow>;
+  aclToken(accessorId: string): ACLTokenRow | undefined;
+  /** The token whose SecretID hashes to this (hex SHA-256). */
+  aclTokenBySecretHash(hash: string): ACLTokenRow | undefined;
+  aclTokens(): IterableIterator<ACLTokenRow>;
 }
 
 export interface AppliedBatch {
@@ -108,6 +115,13 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     for (const { key, value } of tableDb(table).getRange()) target.set(key, decoder.decode(value));
   }
   for (const row of rows.values()) byPair.set(rowPairKey(row), row.ID);
+  // Secondary indexes of the ACL tables: policy name → ID, secret hash → accessor.
+  const policies = tableRows('acl_policies') as Map<string, ACLPolicyRow>;
+  const tokens = tableRows('acl_tokens') as Map<string, ACLTokenRow>;
+  const policyByName = new Map<string, string>();
+  const tokenBySecret = new Map<string, string>();
+  for (const p of policies.values()) policyByName.set(p.Name, p.ID);
+  for (const t of tokens.values()) tokenBySecret.set(t.SecretHash, t.AccessorID);
   let checkpoint = meta.get(META_CHECKPOINT) ?? 0;
   const indexes = new Map<ViewTable, number>(VIEW_TABLES.map((t) => [t, meta.get(metaIndexKey(t)) ?? 0]));
   let appliedAt: number | undefined;
@@ -124,6 +138,16 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
       const before = rows.get(change.key);
       if (before) byPair.delete(rowPairKey(before));
       if (change.op === 'put') byPair.set(rowPairKey(change.row), change.key);
+    }
+    if (change.table === 'acl_policies') {
+      const before = policies.get(change.key);
+      if (before) policyByName.delete(before.Name);
+      if (change.op === 'put') policyByName.set(change.row.Name, change.key);
+    }
+    if (change.table === 'acl_tokens') {
+      const before = tokens.get(change.key);
+      if (before) tokenBySecret.delete(before.SecretHash);
+      if (change.op === 'put') tokenBySecret.set(change.row.SecretHash, change.key);
     }
     if (change.op === 'put') tableRows(change.table).set(change.key, change.row);
     else tableRows(change.table).delete(change.key);
@@ -143,6 +167,18 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     caRoots: () => (tableRows('ca_roots') as Map<string, CARootRow>).values(),
     caRoot: (id) => tableRows('ca_roots').get(id) as CARootRow | undefined,
     intermediate: (dc) => tableRows('ca_intermediates').get(dc) as IntermediateRow | undefined,
+    aclPolicy: (id) => policies.get(id),
+    aclPolicyByName(name) {
+      const id = policyByName.get(name);
+      return id === undefined ? undefined : policies.get(id);
+    },
+    aclPolicies: () => policies.values(),
+    aclToken: (accessor) => tokens.get(accessor),
+    aclTokenBySecretHash(hash) {
+      const accessor = tokenBySecret.get(hash);
+      return accessor === undefined ? undefined : tokens.get(accessor);
+    },
+    aclTokens: () => tokens.values(),
 
     async applyBatch(events) {
       if (applying) throw new TrellisError('E_INTERNAL', 'applyBatch called while another batch is being committed');
@@ -164,6 +200,8 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
         intention: (id: string) => read('intentions', id) as IntentionRow | undefined,
         caState: () => read('ca_state', CA_STATE_KEY) as CAStateRow | undefined,
         caRoot: (id: string) => read('ca_roots', id) as CARootRow | undefined,
+        aclPolicy: (id: string) => read('acl_policies', id) as ACLPolicyRow | undefined,
+        aclToken: (id: string) => read('acl_tokens', id) as ACLTokenRow | undefined,
       };
       let expected = checkpoint + 1;
       for (const { seq, event } of events) {

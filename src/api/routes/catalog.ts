@@ -17,6 +17,8 @@ import {
   type ServiceRow,
 } from '../../catalog/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
+import { authzOf } from '../acl.js';
+import type { FastifyRequest } from 'fastify';
 import type { ApiContext } from '../server.js';
 
 /** What the catalog routes need: the catalog service and the WAN view of datacenters. */
@@ -60,12 +62,35 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: ApiContext): vo
     setQueryMeta(reply, at);
   }
   const name = (request: { params: unknown }) => (request.params as { name: string }).name;
+  // ACLs, as Consul: reads are filtered (what the token may not read is left out), writes need
+  // node:write / service:write / query:write on what they change.
+  const authz = (request: FastifyRequest) => authzOf(request, ctx.acl?.resolver);
+  const field = (body: unknown, key: string): string | undefined => {
+    if (typeof body !== 'object' || body === null) return undefined;
+    const v = (body as Record<string, unknown>)[key] ?? (body as Record<string, unknown>)[key.toLowerCase()];
+    return typeof v === 'string' ? v : undefined;
+  };
+  /** A check is visible with node:read on its node and, for a service check, service:read on its service. */
+  const nodeAndService = (request: FastifyRequest) => {
+    const a = authz(request);
+    return (c: { Node: string; ServiceName: string }) => a.allowed('node', 'read', c.Node) && (c.ServiceName === '' || a.allowed('service', 'read', c.ServiceName));
+  };
+  const instanceVisible = (request: FastifyRequest) => {
+    const a = authz(request);
+    return (i: { node: { Node: string }; service: { Service: string } }) => a.allowed('node', 'read', i.node.Node) && a.allowed('service', 'read', i.service.Service);
+  };
 
   app.put('/v1/catalog/register', async (request) => {
+    const a = authz(request);
+    a.require('node', 'write', field(request.body, 'Node') ?? '');
+    const svc = (request.body as { Service?: unknown } | null)?.Service;
+    const svcName = field(svc, 'Service');
+    if (svcName !== undefined) a.require('service', 'write', svcName);
     await catalog.register(request.body);
     return true;
   });
   app.put('/v1/catalog/deregister', async (request) => {
+    authz(request).require('node', 'write', field(request.body, 'Node') ?? '');
     await catalog.deregister(request.body);
     return true;
   });
@@ -74,65 +99,80 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   app.get('/v1/catalog/nodes', async (request, reply) => {
     await block('catalog', request.query as Query, reply);
-    return [...store.nodes()].sort((a, b) => a.Node.localeCompare(b.Node)).map(toConsulNode);
+    const a = authz(request);
+    return [...store.nodes()].filter((n) => a.allowed('node', 'read', n.Node)).sort((x, y) => x.Node.localeCompare(y.Node)).map(toConsulNode);
   });
   app.get('/v1/catalog/services', async (request, reply) => {
     await block('catalog', request.query as Query, reply);
     const out: Record<string, string[]> = {};
-    for (const s of store.services()) out[s.Service] = [...new Set([...(out[s.Service] ?? []), ...s.Tags])];
+    const a = authz(request);
+    for (const s of store.services()) if (a.allowed('service', 'read', s.Service)) out[s.Service] = [...new Set([...(out[s.Service] ?? []), ...s.Tags])];
     return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
   });
-  const serviceNodes = (connect: boolean) => async (request: { params: unknown; query: unknown }, reply: FastifyReply) => {
+  const serviceNodes = (connect: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     const query = request.query as Query;
     await block('catalog', query, reply);
     const filter = { tags: tags(query) };
-    const list = connect ? connectInstances(store, name(request), filter) : serviceInstances(store, name(request), filter);
+    const list = (connect ? connectInstances(store, name(request), filter) : serviceInstances(store, name(request), filter)).filter(instanceVisible(request));
     return list.map((i) => toConsulServiceNode(i.node, i.service));
   };
   app.get('/v1/catalog/service/:name', serviceNodes(false));
   app.get('/v1/catalog/connect/:name', serviceNodes(true));
 
-  const health = (connect: boolean) => async (request: { params: unknown; query: unknown }, reply: FastifyReply) => {
+  const health = (connect: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     const query = request.query as Query;
     await block('catalog', query, reply);
     const filter = { tags: tags(query), passing: flag(query, 'passing') };
-    const list = connect ? connectInstances(store, name(request), filter) : serviceInstances(store, name(request), filter);
+    const list = (connect ? connectInstances(store, name(request), filter) : serviceInstances(store, name(request), filter)).filter(instanceVisible(request));
     return list.map(toConsulInstance);
   };
   app.get('/v1/health/service/:name', health(false));
   app.get('/v1/health/connect/:name', health(true));
   app.get('/v1/health/checks/:name', async (request, reply) => {
     await block('catalog', request.query as Query, reply);
-    return [...store.checks()].filter((c) => c.ServiceName === name(request)).map(toConsulCheck);
+    return [...store.checks()].filter((c) => c.ServiceName === name(request)).filter(nodeAndService(request)).map(toConsulCheck);
   });
   app.get('/v1/health/node/:name', async (request, reply) => {
     await block('catalog', request.query as Query, reply);
-    return store.checksOfNode(name(request)).map(toConsulCheck);
+    return store.checksOfNode(name(request)).filter(nodeAndService(request)).map(toConsulCheck);
   });
   app.get('/v1/health/state/:name', async (request, reply) => {
     const state = name(request);
     if (!['any', 'passing', 'warning', 'critical', 'maintenance'].includes(state)) throw new TrellisError('E_VALIDATION', `Bad state '${state}'`);
     await block('catalog', request.query as Query, reply);
-    return [...store.checks()].filter((c) => state === 'any' || c.Status === state).map(toConsulCheck);
+    return [...store.checks()].filter((c) => state === 'any' || c.Status === state).filter(nodeAndService(request)).map(toConsulCheck);
   });
 
   // The agent's own services and checks (on its node).
   app.put('/v1/agent/service/register', async (request, reply) => {
+    authz(request).require('service', 'write', field(request.body, 'Name') ?? '');
     await catalog.agentRegister(request.body);
     return reply.code(200).send();
   });
   app.put('/v1/agent/service/deregister/:name', async (request, reply) => {
+    authz(request).require('service', 'write', store.service(ctx.nodeName, name(request))?.Service ?? name(request));
     await catalog.agentDeregister(name(request));
     return reply.code(200).send();
   });
-  app.get('/v1/agent/services', async () => Object.fromEntries(store.servicesOfNode(ctx.nodeName).map((s) => [s.ID, agentService(s, ctx.datacenter)])));
+  app.get('/v1/agent/services', async (request) => {
+    const a = authz(request);
+    return Object.fromEntries(store.servicesOfNode(ctx.nodeName).filter((s) => a.allowed('service', 'read', s.Service)).map((s) => [s.ID, agentService(s, ctx.datacenter)]));
+  });
   app.get('/v1/agent/service/:name', async (request) => {
     const s = store.service(ctx.nodeName, name(request));
     if (!s) throw new TrellisError('E_NOT_FOUND', `unknown service ID: ${name(request)}`);
+    authz(request).require('service', 'read', s.Service);
     return agentService(s, ctx.datacenter);
   });
-  app.get('/v1/agent/checks', async () => Object.fromEntries(store.checksOfNode(ctx.nodeName).map((c) => [c.CheckID, toConsulCheck(c)])));
-  const ttl = (status: HealthStatus) => async (request: { params: unknown; query: unknown }, reply: FastifyReply) => {
+  app.get('/v1/agent/checks', async (request) => Object.fromEntries(store.checksOfNode(ctx.nodeName).filter(nodeAndService(request)).map((c) => [c.CheckID, toConsulCheck(c)])));
+  /** Consul: updating a check needs service:write on its service, or node:write for a node check. */
+  const checkWrite = (request: FastifyRequest) => {
+    const check = store.checksOfNode(ctx.nodeName).find((c) => c.CheckID === name(request));
+    if (check?.ServiceName) authz(request).require('service', 'write', check.ServiceName);
+    else authz(request).require('node', 'write', ctx.nodeName);
+  };
+  const ttl = (status: HealthStatus) => async (request: FastifyRequest, reply: FastifyReply) => {
+    checkWrite(request);
     const note = (request.query as Query).note;
     await catalog.updateCheck(name(request), status, typeof note === 'string' ? note : '');
     return reply.code(200).send();
@@ -141,6 +181,7 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.put('/v1/agent/check/warn/:name', ttl('warning'));
   app.put('/v1/agent/check/fail/:name', ttl('critical'));
   app.put('/v1/agent/check/update/:name', async (request, reply) => {
+    checkWrite(request);
     const body = (request.body ?? {}) as { Status?: unknown; Output?: unknown };
     const status = body.Status;
     if (status !== 'passing' && status !== 'warning' && status !== 'critical') throw new TrellisError('E_VALIDATION', `Invalid check status: '${typeof status === 'string' ? status : ''}'`);
@@ -149,22 +190,34 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: ApiContext): vo
   });
 
   // Prepared queries (this datacenter's, as in Consul).
-  app.post('/v1/query', async (request) => ({ ID: await catalog.createQuery(request.body) }));
+  /** Consul: a query's name (its prefix, for a template) is what query:read/write apply to. */
+  const queryWrite = (request: FastifyRequest, queryName: string | undefined) => authz(request).require('query', 'write', queryName ?? '');
+  app.post('/v1/query', async (request) => {
+    queryWrite(request, field(request.body, 'Name'));
+    return { ID: await catalog.createQuery(request.body) };
+  });
   app.get('/v1/query', async (request, reply) => {
     await block('queries', request.query as Query, reply);
-    return [...store.queries()].sort((a, b) => a.CreateIndex - b.CreateIndex).map(toConsulQuery);
+    const a = authz(request);
+    return [...store.queries()].filter((q) => a.allowed('query', 'read', q.Name)).sort((x, y) => x.CreateIndex - y.CreateIndex).map(toConsulQuery);
   });
   app.get('/v1/query/:name', async (request, reply) => {
     await block('queries', request.query as Query, reply);
     const q = store.query(name(request));
     if (!q) throw new TrellisError('E_NOT_FOUND', 'Query not found');
+    authz(request).require('query', 'read', q.Name);
     return [toConsulQuery(q)];
   });
   app.put('/v1/query/:name', async (request, reply) => {
+    const existing = store.query(name(request));
+    if (existing) queryWrite(request, existing.Name);
+    queryWrite(request, field(request.body, 'Name'));
     await catalog.updateQuery(name(request), request.body);
     return reply.code(200).send();
   });
   app.delete('/v1/query/:name', async (request, reply) => {
+    const existing = store.query(name(request));
+    if (existing) queryWrite(request, existing.Name);
     await catalog.deleteQuery(name(request));
     return reply.code(200).send();
   });
@@ -175,11 +228,20 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: ApiContext): vo
     const near = typeof query.near === 'string' ? query.near : '';
     const result = await catalog.execute(name(request), { connect: flag(query, 'connect'), limit: limitText ? Number(limitText) : 0, near });
     setQueryMeta(reply, store.tableIndex('catalog'));
-    return result;
+    // Consul: executing needs no query rule; the answer is filtered by what the token may read.
+    const a = authz(request);
+    if (!a.enforcing) return result;
+    const visible = (n: Record<string, unknown>) => {
+      const node = (n.Node as { Node?: string } | undefined)?.Node ?? '';
+      const service = (n.Service as { Service?: string } | undefined)?.Service ?? '';
+      return a.allowed('node', 'read', node) && a.allowed('service', 'read', service);
+    };
+    return { ...result, Nodes: result.Nodes.filter(visible) };
   });
   app.get('/v1/query/:name/explain', async (request) => {
     const stored = resolveQuery(name(request), store.queries());
     if (!stored) throw new TrellisError('E_NOT_FOUND', 'Query not found');
+    authz(request).require('query', 'read', stored.Name);
     return { Query: toConsulQuery(renderQuery(stored, name(request))) };
   });
 }

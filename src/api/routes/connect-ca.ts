@@ -3,7 +3,9 @@ import type { CARootRow, CAStateRow, Origin } from '../../events/index.js';
 import { toConsulCaConfiguration, type CaStatus, type LeafCertificate } from '../../ca/index.js';
 import { goTime } from '../../intentions/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
-import { actorOf, originOf } from '../actor.js';
+import { originOf } from '../actor.js';
+import { authzOf, requestToken } from '../acl.js';
+import type { FastifyRequest } from 'fastify';
 import type { ApiContext } from '../server.js';
 
 /** What the CA routes read. */
@@ -17,9 +19,9 @@ export interface CaApi {
   /** This datacenter's leaf for a service, signed locally (blocking on the leaf's index). */
   readonly leaf: (service: string, minIndex: number, waitMs: number, signal?: AbortSignal) => Promise<LeafCertificate>;
   /** Validates a `PUT /v1/connect/ca/configuration` body and applies it at the primary (forwarded from a secondary). */
-  readonly setConfiguration: (body: unknown, actor: string, origin: Origin) => Promise<void>;
+  readonly setConfiguration: (body: unknown, actor: string, origin: Origin, token?: string) => Promise<void>;
   /** Rotates to a new root of the configured type, cross-signed by the current one (at the primary). */
-  readonly rotate: (actor: string, origin: Origin) => Promise<{ readonly rootId: string; readonly index: number }>;
+  readonly rotate: (actor: string, origin: Origin, token?: string) => Promise<{ readonly rootId: string; readonly index: number }>;
   readonly status: () => CaStatus;
 }
 
@@ -46,6 +48,13 @@ function toConsulRoot(row: CARootRow, activeId: string | undefined): Record<stri
 
 export function registerConnectCaRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { view } = ctx.ca;
+  const authz = (request: FastifyRequest) => authzOf(request, ctx.acl?.resolver);
+  /** Consul: CA configuration needs operator:read to read and operator:write to change. */
+  const operator = (request: FastifyRequest, access: 'read' | 'write') => {
+    const a = authz(request);
+    a.require('operator', access);
+    return a.accessorId;
+  };
   const roots = async (request: { query: unknown }, reply: Parameters<typeof setQueryMeta>[0]) => {
     const { index, waitMs } = parseBlockingParams(request.query as Record<string, unknown>);
     const at = index > 0 ? await view.waitForIndex('ca_roots', index, waitMs, clientGoneSignal(reply)) : view.tableIndex('ca_roots');
@@ -62,7 +71,8 @@ export function registerConnectCaRoutes(app: FastifyInstance, ctx: ApiContext): 
   app.get('/v1/agent/connect/ca/roots', roots);
 
   // The effective configuration, in Consul's shape.
-  app.get('/v1/connect/ca/configuration', async (_request, reply) => {
+  app.get('/v1/connect/ca/configuration', async (request, reply) => {
+    operator(request, 'read');
     const state = view.caState();
     setQueryMeta(reply, state?.ModifyIndex ?? view.tableIndex('ca_roots'));
     return toConsulCaConfiguration(state);
@@ -70,21 +80,24 @@ export function registerConnectCaRoutes(app: FastifyInstance, ctx: ApiContext): 
 
   // As Consul: the whole configuration is replaced; a new key type or size rotates the root.
   app.put('/v1/connect/ca/configuration', async (request, reply) => {
-    await ctx.ca.setConfiguration(request.body, actorOf(request.headers), originOf(request, ctx.datacenter));
+    await ctx.ca.setConfiguration(request.body, operator(request, 'write'), originOf(request, ctx.datacenter), requestToken(request));
     return reply.code(200).send();
   });
 
   // trellis's own: rotate to a fresh root without changing the configuration (`trellis ca rotate`).
-  const rotate = async (request: { headers: Record<string, unknown>; ip: string; id: string }) => {
-    const { rootId, index } = await ctx.ca.rotate(actorOf(request.headers), originOf(request, ctx.datacenter));
+  const rotate = async (request: FastifyRequest) => {
+    const { rootId, index } = await ctx.ca.rotate(operator(request, 'write'), originOf(request, ctx.datacenter), requestToken(request));
     return { ActiveRootID: rootId, Index: index };
   };
   app.put('/v1/trellis/ca/rotate', rotate);
   app.post('/v1/trellis/ca/rotate', rotate);
 
   app.get('/v1/agent/connect/ca/leaf/:service', async (request, reply) => {
+    const service = (request.params as { service: string }).service;
+    // Consul: a service's leaf certificate needs service:write on it.
+    authz(request).require('service', 'write', service);
     const { index, waitMs } = parseBlockingParams(request.query as Record<string, unknown>);
-    const leaf = await ctx.ca.leaf((request.params as { service: string }).service, index, waitMs, clientGoneSignal(reply));
+    const leaf = await ctx.ca.leaf(service, index, waitMs, clientGoneSignal(reply));
     setQueryMeta(reply, leaf.ModifyIndex);
     return leaf;
   });

@@ -3,6 +3,7 @@ import { TrellisError } from '../../common/index.js';
 import type { FeedEvent } from '../../log/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
 import type { ApiContext } from '../server.js';
+import { authzOf } from '../acl.js';
 
 /** What the event feed reads: this datacenter's stream, up to what its view has applied. */
 export interface EventsApi {
@@ -35,7 +36,11 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ApiContext): void
   if (!events) return;
   const applied = ctx.appliedIndex;
 
+  // The log holds every change with who made it: operator:read, like Consul's audit surfaces.
+  const operatorRead = (request: Parameters<typeof authzOf>[0]) => authzOf(request, ctx.acl?.resolver).require('operator', 'read');
+
   app.get('/v1/trellis/events', async (request, reply) => {
+    operatorRead(request);
     const query = request.query as Record<string, unknown>;
     const from = positive(query.from, 'from', 1);
     const limit = Math.min(positive(query.limit, 'limit', DEFAULT_LIMIT), MAX_LIMIT);
@@ -48,6 +53,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ApiContext): void
   });
 
   app.get('/v1/trellis/events/stream', async (request, reply) => {
+    operatorRead(request);
     const query = request.query as Record<string, unknown>;
     const lastEventId = request.headers['last-event-id'];
     let next = typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId) + 1 : positive(query.from, 'from', 1);

@@ -13,7 +13,10 @@ import {
 } from '../../intentions/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
 import { parseAt, type PointInTime } from '../../audit/index.js';
-import { actorOf, originOf } from '../actor.js';
+import { writeAuthOf, originOf } from '../actor.js';
+import { authzOf } from '../acl.js';
+import type { Authorizer } from '../../acl/authorizer.js';
+import type { IntentionRow } from '../../events/index.js';
 import type { ApiContext } from '../server.js';
 
 /** What the intention routes need: the view to read, the service to write, the default policy. */
@@ -37,8 +40,17 @@ function required(query: Query, name: string): string {
 }
 
 
+/** Consul: an intention is readable with `intentions = "read"` on its source or its destination. */
+const canRead = (authz: Authorizer, row: Pick<IntentionRow, 'SourceName' | 'DestinationName'>) =>
+  authz.allowed('intention', 'read', row.SourceName) || authz.allowed('intention', 'read', row.DestinationName);
+
 export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { view, service, defaultAllow } = ctx.intentions;
+  const authz = (request: Parameters<typeof authzOf>[0]) => authzOf(request, ctx.acl?.resolver);
+  const readable = (request: Parameters<typeof authzOf>[0], row: IntentionRow) => {
+    if (!canRead(authz(request), row)) authz(request).require('intention', 'read', row.DestinationName);
+    return row;
+  };
 
   /** Waits per `?index=&wait=` then sets the query meta headers; returns the index answered at. */
   async function block(query: Query, reply: FastifyReply): Promise<number> {
@@ -60,14 +72,16 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
 
   app.get('/v1/connect/intentions', async (request, reply) => {
     const query = request.query as Query;
+    const a = authz(request);
     const then = await pointInTime(query, reply);
-    if (then) return sortIntentions(then.intentions.values()).map(toConsulIntention);
+    if (then) return sortIntentions([...then.intentions.values()].filter((r) => canRead(a, r))).map(toConsulIntention);
     await block(query, reply);
-    return sortIntentions(view.intentions()).map(toConsulIntention);
+    // Filtered, as Consul does: what the token may not read is left out, not refused.
+    return sortIntentions(a.enforcing ? [...view.intentions()].filter((r) => canRead(a, r)) : view.intentions()).map(toConsulIntention);
   });
 
   app.post('/v1/connect/intentions', async (request) => {
-    const { result } = await service.apply({ op: 'create', body: request.body }, actorOf(request.headers), originOf(request, ctx.datacenter));
+    const { result } = await service.apply({ op: 'create', body: request.body }, writeAuthOf(request, ctx.acl?.resolver), originOf(request, ctx.datacenter));
     return { ID: result };
   });
 
@@ -78,14 +92,14 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     await block(query, reply);
     const row = view.intentionByPair(source.namespace, source.name, destination.namespace, destination.name);
     if (!row) throw new TrellisError('E_NOT_FOUND', 'Intention not found');
-    return toConsulIntention(row);
+    return toConsulIntention(readable(request, row));
   });
 
   app.put('/v1/connect/intentions/exact', async (request) => {
     const query = request.query as Query;
     const source = required(query, 'source');
     const destination = required(query, 'destination');
-    await service.apply({ op: 'upsert-exact', source, destination, body: request.body }, actorOf(request.headers), originOf(request, ctx.datacenter));
+    await service.apply({ op: 'upsert-exact', source, destination, body: request.body }, writeAuthOf(request, ctx.acl?.resolver), originOf(request, ctx.datacenter));
     return true;
   });
 
@@ -93,7 +107,7 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     const query = request.query as Query;
     const source = required(query, 'source');
     const destination = required(query, 'destination');
-    await service.apply({ op: 'delete-exact', source, destination }, actorOf(request.headers), originOf(request, ctx.datacenter));
+    await service.apply({ op: 'delete-exact', source, destination }, writeAuthOf(request, ctx.acl?.resolver), originOf(request, ctx.datacenter));
     return true;
   });
 
@@ -101,6 +115,8 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     const query = request.query as Query;
     const source = parseIntentionName(required(query, 'source'), 'source');
     const destination = parseIntentionName(required(query, 'destination'), 'destination');
+    // Consul: checking needs service:read on the destination.
+    authz(request).require('service', 'read', destination.name);
     const then = await pointInTime(query, reply);
     if (then) return intentionCheck(then, source.name, destination.name, defaultAllow);
     await block(query, reply);
@@ -116,6 +132,7 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     const names = (Array.isArray(rawNames) ? rawNames : rawNames === undefined ? [] : [rawNames]).filter((n) => n !== '');
     if (names.length === 0) throw new TrellisError('E_VALIDATION', "required query parameter 'name' not set");
     const parsed = names.map((n) => ({ raw: n, entry: parseIntentionName(n, 'name') }));
+    for (const { entry } of parsed) authz(request).require('intention', 'read', entry.name);
     await block(query, reply);
     const out: Record<string, unknown[]> = {};
     for (const { raw, entry } of parsed) out[raw] = matchIntentions(view.intentions(), by, entry.name).map(toConsulIntention);
@@ -127,24 +144,27 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     await block(request.query as Query, reply);
     const row = view.intention(id);
     if (!row) throw new TrellisError('E_NOT_FOUND', 'Intention not found');
-    return toConsulIntention(row);
+    return toConsulIntention(readable(request, row));
   });
 
   app.put('/v1/connect/intentions/:id', async (request) => {
     const id = parseIntentionId((request.params as { id: string }).id);
-    await service.apply({ op: 'update', id, body: request.body }, actorOf(request.headers), originOf(request, ctx.datacenter));
+    await service.apply({ op: 'update', id, body: request.body }, writeAuthOf(request, ctx.acl?.resolver), originOf(request, ctx.datacenter));
     return { ID: id };
   });
 
   app.delete('/v1/connect/intentions/:id', async (request) => {
     const id = parseIntentionId((request.params as { id: string }).id);
-    await service.apply({ op: 'delete', id }, actorOf(request.headers), originOf(request, ctx.datacenter));
+    await service.apply({ op: 'delete', id }, writeAuthOf(request, ctx.acl?.resolver), originOf(request, ctx.datacenter));
     return true;
   });
 
   app.post('/v1/agent/connect/authorize', async (request) => {
     // Every published root shares the trust domain (rotation keeps it), so one domain covers them all.
     const trustDomain = ctx.ca.view.caState()?.TrustDomain;
+    // Consul: authorize needs service:write on the target (the proxy's own service).
+    const target = (request.body as { Target?: unknown } | undefined)?.Target;
+    if (typeof target === 'string' && target !== '') authz(request).require('service', 'write', target);
     // Consul's words; a 503 rather than its 500, because it passes as soon as the CA state replicates.
     if (!trustDomain) {
       authorize(view, request.body, { defaultAllow }); // bad input is still a 400 first, as in Consul

@@ -76,7 +76,7 @@ describe('the HTTP event feed (long poll and Server-Sent Events)', () => {
     const head = Number((await http(url('dc2'), 'GET', '/v1/trellis/events?from=1')).headers.get('X-Consul-Index'));
     await http(url('dc2'), 'PUT', '/v1/connect/intentions/exact?source=audited&destination=db', { Action: 'deny' }, { headers: { 'X-Request-ID': 'change-4711', 'X-Consul-Token': 's3cr3t' } });
     const [event] = (await http(url('dc1'), 'GET', `/v1/trellis/events?from=${head + 1}&wait=10s`)).body as Array<FeedEvent & { origin: unknown }>;
-    assert.equal(event?.by, 'token@dc2', 'a token is recorded as such, never its secret, with the forwarding datacenter');
+    assert.equal(event?.by, 'anonymous@dc2', 'with ACLs off the actor is anonymous (a token\'s AccessorID with ACLs on), never the secret, with the forwarding datacenter');
     assert.deepEqual(event?.origin, { dc: 'dc2', addr: '127.0.0.1', req: 'change-4711' });
     assert.ok(!JSON.stringify(event).includes('s3cr3t'));
   });

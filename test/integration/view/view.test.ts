@@ -68,7 +68,7 @@ describe('LMDB view', () => {
     assert.equal(view.tableIndex('intentions'), 1);
     assert.deepEqual([...view.caRoots()].map((r) => r.ID), ['aa:bb']);
     const digests = view.tableDigests();
-    assert.deepEqual(Object.keys(digests).sort(), ['ca_intermediates', 'ca_roots', 'ca_state', 'intentions', 'meta']);
+    assert.deepEqual(Object.keys(digests).sort(), ['acl_policies', 'acl_tokens', 'ca_intermediates', 'ca_roots', 'ca_state', 'intentions', 'meta']);
     await view.close();
     const reopened = openView({ path, logger });
     assert.equal(reopened.caState()?.TrustDomain, '11111111-2222-3333-4444-555555555555.consul');

@@ -13,6 +13,7 @@ describe('agent configuration', () => {
     const config = resolveAgentConfig([file], {});
     assert.deepEqual(config, {
       datacenter: 'dc2',
+      acl: { enabled: false, defaultPolicy: 'allow', initialManagement: undefined, defaultToken: undefined },
       nodeName: undefined,
       advertiseAddress: '127.0.0.1',
       primaryDatacenter: 'dc1',

@@ -17,7 +17,7 @@ describe('CA events', () => {
   });
 
   it('the first root sets the trust domain and active root; a later "first root" changes nothing', () => {
-    const none = { intention: () => undefined, caState: (): CAStateRow | undefined => undefined, caRoot: () => undefined };
+    const none = { intention: () => undefined, caState: (): CAStateRow | undefined => undefined, caRoot: () => undefined, aclPolicy: () => undefined, aclToken: () => undefined };
     const changes = evolve(none, 5, caRootCreated('aa:bb'));
     assert.deepEqual(
       changes.map((c) => [c.table, c.op, c.key]),
@@ -45,6 +45,8 @@ describe('CA rotation in the fold', () => {
       intention: () => undefined,
       caState: () => rows.get('ca_state/state') as CAStateRow | undefined,
       caRoot: (id: string) => rows.get(`ca_roots/${id}`) as CARootRow | undefined,
+      aclPolicy: () => undefined,
+      aclToken: () => undefined,
     };
     let seq = 1;
     for (const e of events) {

@@ -28,6 +28,10 @@ function memoryState() {
     intention: (id) => rows.get(id),
     caState: () => undefined,
     caRoot: () => undefined,
+    aclPolicy: () => undefined,
+    aclPolicyByName: () => undefined,
+    aclToken: () => undefined,
+    aclTokenBySecretHash: () => undefined,
     intentionByPair: (sns, sn, dns, dn) =>
       [...rows.values()].find((r) => r.SourceNS === sns && r.SourceName === sn && r.DestinationNS === dns && r.DestinationName === dn),
     apply(e) {
