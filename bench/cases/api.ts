@@ -45,7 +45,7 @@ export async function benchApi(ctx: BenchContext): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-api-'));
   const servers = await startDatacenterServers({ datacenters: ['dc1'], baseDir: join(dir, 'nats'), bin: findNatsServer(process.env) });
   const agent = await startAgent(
-    resolveAgentConfig([], { datacenter: 'dc1', data_dir: join(dir, 'dc1'), ports: { http: 0, dns: 0 }, nats: { url: servers.servers.get('dc1')!.url } }),
+    resolveAgentConfig([], { datacenter: 'dc1', data_dir: join(dir, 'dc1'), ports: { http: 0, dns: 0 }, nats: { url: servers.servers.get('dc1')!.url, credentials_file: servers.access.get('dc1')!.agent.file }, limits: { http_requests_per_client: 0, http_max_conns_per_client: 1024 } }),
     { logger: silentLogger() },
   );
   const http = new HttpAgent({ keepAlive: true, maxSockets: 64 });

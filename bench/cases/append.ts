@@ -46,16 +46,18 @@ export async function benchAppend(ctx: BenchContext): Promise<BenchResult[]> {
     const { js, jsm } = cluster.dc('dc1');
     // Baseline: raw JetStream publishes of the same bytes into a plain stream, `window` in flight,
     // acknowledgements collected on one inbox (the fastest way nats.js offers to publish acked).
-    await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['trellis.bench.raw'] });
+    // On a subject and inbox the primary agent's NATS identity may use (trellis.rpc.*.*.*.dc1, _INBOX.dc1.>).
+    const rawSubject = 'trellis.rpc.dc1.bench.raw.dc1';
+    await jsm.streams.add({ name: 'BENCH_RAW', subjects: [rawSubject] });
     const payload = encodeEvent(sampleEvent(0));
     const { nc } = cluster.dc('dc1');
     let acked = 0;
-    nc.subscribe('_INBOX.bench.raw.*', { callback: () => void acked++ });
+    nc.subscribe('_INBOX.dc1.bench.raw.*', { callback: () => void acked++ });
     let sent = 0;
     const rawStart = performance.now();
     const rawDeadline = rawStart + ctx.seconds * 1000;
     while (performance.now() < rawDeadline) {
-      nc.publish('trellis.bench.raw', payload, { reply: `_INBOX.bench.raw.${sent++}` });
+      nc.publish(rawSubject, payload, { reply: `_INBOX.dc1.bench.raw.${sent++}` });
       if (sent - acked >= window) {
         await nc.flush();
         while (sent - acked >= window) await new Promise((r) => setImmediate(r));

@@ -17,14 +17,15 @@ export async function benchCsrSign(ctx: BenchContext): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-csr-'));
   const servers = await startDatacenterServers({ datacenters: ['dc1', 'dc2'], baseDir: join(dir, 'nats'), bin: findNatsServer(process.env) });
   const config = (dc: string) =>
-    resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0, dns: 0 }, nats: { url: servers.servers.get(dc)!.url } });
+    resolveAgentConfig([], { datacenter: dc, primary_datacenter: 'dc1', data_dir: join(dir, dc), ports: { http: 0, dns: 0 }, nats: { url: servers.servers.get(dc)!.url, credentials_file: servers.access.get(dc)!.agent.file } });
   const dc1 = await startAgent(config('dc1'), { logger: silentLogger() });
   const dc2 = await startAgent(config('dc2'), { logger: silentLogger() });
   try {
     while (!dc2.view.caState()) await new Promise((r) => setTimeout(r, 20));
     const trustDomain = dc2.view.caState()!.TrustDomain;
     const rpc = createRpcClient({ nc: dc2.nc, datacenter: 'dc2', logger: silentLogger() });
-    dc1.nc.subscribe('bench.echo', { callback: (_e, m) => void m.respond(m.data) });
+    // The same request/reply path an RPC takes, on a subject the identities allow.
+    dc1.nc.subscribe('trellis.rpc.dc1.bench.echo.*', { callback: (_e, m) => void m.respond(m.data) });
     await dc1.nc.flush();
     const count = Math.max(20, Math.min(200, Math.round(ctx.seconds * 25)));
     const key = generateKeyPair('ec');
@@ -33,7 +34,7 @@ export async function benchCsrSign(ctx: BenchContext): Promise<BenchResult[]> {
     const signed: number[] = [];
     for (let i = 0; i < count; i++) {
       let t = performance.now();
-      await dc2.nc.request('bench.echo', csr, { timeout: 2000 });
+      await dc2.nc.request('trellis.rpc.dc1.bench.echo.dc2', csr, { timeout: 2000 });
       raw.push(performance.now() - t);
       t = performance.now();
       await rpc.call('dc1', 'ca', 'sign', { csr }, { timeoutMs: 5000 });

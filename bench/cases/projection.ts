@@ -94,7 +94,7 @@ export async function benchProjection(ctx: BenchContext): Promise<BenchResult[]>
     let done: () => void = () => undefined;
     const all = new Promise<void>((r) => (done = r));
     t = performance.now();
-    const sub = await subscribe({ servers: cluster.dc('dc1').url, datacenter: 'dc1', name: 'bench', from: 'start', maxInFlight: 1024 }, () => {
+    const sub = await subscribe({ servers: cluster.dc('dc1').url, credentials: cluster.dc('dc1').readerCreds, datacenter: 'dc1', name: 'bench', from: 'start', maxInFlight: 1024 }, () => {
       if (++received >= total) done();
     });
     await all;

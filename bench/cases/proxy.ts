@@ -105,7 +105,7 @@ export async function benchProxy(ctx: BenchContext): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-proxy-'));
   const servers = await startDatacenterServers({ datacenters: ['dc1'], baseDir: join(dir, 'nats'), bin: findNatsServer(process.env) });
   const agent = await startAgent(
-    resolveAgentConfig([], { datacenter: 'dc1', data_dir: join(dir, 'dc1'), ports: { http: 0, dns: -1 }, nats: { url: servers.servers.get('dc1')!.url }, default_intention_policy: 'deny' }),
+    resolveAgentConfig([], { datacenter: 'dc1', data_dir: join(dir, 'dc1'), ports: { http: 0, dns: -1 }, nats: { url: servers.servers.get('dc1')!.url, credentials_file: servers.access.get('dc1')!.agent.file }, limits: { http_requests_per_client: 0 }, default_intention_policy: 'deny' }),
     { logger: silentLogger() },
   );
   const sockets = new Set<Socket>();

@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { findNatsServer, startDatacenterServers, type DatacenterServers } from '../../src/natsd/index.js';
+import { findNatsServer, natsConnectionOptions, startDatacenterServers, type DatacenterServers } from '../../src/natsd/index.js';
 import { ensureStream, eventsMirrorDefinition, eventsStreamDefinition } from '../../src/log/index.js';
 import { silentLogger } from '../../src/common/index.js';
 
 export interface BenchDc {
   readonly name: string;
   readonly url: string;
+  /** The datacenter's read-only credentials file (subscribers). */
+  readonly readerCreds: string;
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
@@ -31,11 +33,12 @@ export async function startBenchCluster(datacenters: string[], withStreams = tru
   const primary = datacenters[0]!;
   for (const name of datacenters) {
     const url = servers.servers.get(name)!.url;
-    const nc = await connect({ servers: url });
+    const access = servers.access.get(name)!;
+    const nc = await connect(natsConnectionOptions(url, access.agent));
     const jsm = await jetstreamManager(nc, { domain: name });
     const js = jetstream(nc, { domain: name });
     if (withStreams) await ensureStream(jsm, name === primary ? eventsStreamDefinition() : eventsMirrorDefinition(primary), silentLogger());
-    dcs.set(name, { name, url, nc, js, jsm });
+    dcs.set(name, { name, url, readerCreds: access.reader.file, nc, js, jsm });
   }
   return {
     dir,

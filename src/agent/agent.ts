@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
@@ -12,7 +13,7 @@ import { openView, type View } from '../view/index.js';
 import { createProjector, type Projector } from '../projector/index.js';
 import { createIntentionService, parseForwardedWrite, type IntentionService, type IntentionWrite } from '../intentions/index.js';
 import { createRpcClient, createRpcServer, RpcUnreachableError, type RpcServer } from '../rpc/index.js';
-import { buildApi, type ForwardedRequest, type ForwardedResponse } from '../api/index.js';
+import { buildApi, type ApiContext, type ForwardedRequest, type ForwardedResponse } from '../api/index.js';
 import { createCatalogService, openCatalog, toConsulInstance, type ExecuteResult, type QuerySpec } from '../catalog/index.js';
 import { startDnsServer } from '../dns/index.js';
 import { stateAt } from '../audit/index.js';
@@ -31,6 +32,8 @@ export interface Agent {
   readonly config: AgentConfig;
   /** `http://host:port` the API listens on. */
   readonly httpUrl: string;
+  /** `https://host:port` when ports.https is set. */
+  readonly httpsUrl: string | undefined;
   /** The UDP port of the DNS interface (undefined when disabled). */
   readonly dnsPort: number | undefined;
   readonly view: View;
@@ -249,7 +252,8 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     rpcServer.serve('catalog', 'query', async (payload) => ({ Nodes: catalog.runSpec(parseQuerySpec(payload)).map(toConsulInstance) }));
     // A blocking query may wait up to 10 minutes (plus jitter) at the other end.
     const forwardRead = (dc: string, request: ForwardedRequest) => callDatacenter<ForwardedResponse>(dc, 'http', 'request', request, forwardTimeoutMs + 11 * 60_000);
-    const app: FastifyInstance = buildApi({
+    const apiContext: ApiContext = {
+      limits: config.httpLimits,
       datacenter,
       primaryDatacenter: primary,
       nodeName,
@@ -267,7 +271,8 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
         ...(writer ? { submit: (decide) => writer.submit(`acl-${datacenter}-${randomUUID()}`, decide) } : {}),
       },
       forwardRead,
-    });
+    };
+    const app: FastifyInstance = buildApi(apiContext);
     rpcServer.serve('http', 'request', async (payload) => {
       const request = parseForwardedRequest(payload);
       const sent: Record<string, string> = {};
@@ -306,8 +311,19 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.httpPort;
     const httpUrl = `http://${config.httpAddress.includes(':') ? `[${config.httpAddress}]` : config.httpAddress}:${port}`;
-    log.info({ http: httpUrl, primary, role: isPrimary ? 'primary' : 'secondary' }, 'agent ready');
-    return { config, httpUrl, dnsPort, view, projector, replication, intentions, authority, app, nc, stop: stopAll };
+    let httpsUrl: string | undefined;
+    if (config.https) {
+      // The same API on a second listener, Consul's ports.https (with verify_incoming: client certificates required).
+      const h = config.https;
+      const read = (file: string) => readFileSync(file, 'utf8');
+      const secure = buildApi(apiContext, { key: read(h.keyFile), cert: read(h.certFile), ...(h.caFile ? { ca: read(h.caFile) } : {}), verifyIncoming: h.verifyIncoming });
+      await secure.listen({ host: h.address, port: h.port });
+      cleanups.push(() => secure.close());
+      const a = secure.server.address();
+      httpsUrl = `https://${h.address.includes(':') ? `[${h.address}]` : h.address}:${typeof a === 'object' && a ? a.port : h.port}`;
+    }
+    log.info({ http: httpUrl, https: httpsUrl, primary, role: isPrimary ? 'primary' : 'secondary' }, 'agent ready');
+    return { config, httpUrl, httpsUrl, dnsPort, view, projector, replication, intentions, authority, app, nc, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -16,14 +16,42 @@ export const agentFileSchema = z.strictObject({
   advertise_addr: z.string().min(1).optional(),
   primary_datacenter: dcName.optional(),
   data_dir: z.string().min(1).optional(),
-  addresses: z.strictObject({ http: z.string().min(1).optional() }).optional(),
+  addresses: z.strictObject({ http: z.string().min(1).optional(), https: z.string().min(1).optional() }).optional(),
   ports: z
     .strictObject({
       http: z.number().int().min(0).max(65535).optional(),
+      /** Consul's HTTPS port (-1, the default, disables it); needs cert_file and key_file. */
+      https: z.number().int().min(-1).max(65535).optional(),
       /** Consul's DNS port; -1 disables it. */
       dns: z.number().int().min(-1).max(65535).optional(),
       sidecar_min_port: z.number().int().min(1).max(65535).optional(),
       sidecar_max_port: z.number().int().min(1).max(65535).optional(),
+    })
+    .optional(),
+  /** Consul's TLS settings, both spellings: the top-level keys (before 1.12) and `tls.defaults` / `tls.https`. */
+  ca_file: z.string().min(1).optional(),
+  cert_file: z.string().min(1).optional(),
+  key_file: z.string().min(1).optional(),
+  verify_incoming: z.boolean().optional(),
+  verify_incoming_https: z.boolean().optional(),
+  tls: z
+    .strictObject({
+      defaults: z
+        .strictObject({ ca_file: z.string().min(1).optional(), cert_file: z.string().min(1).optional(), key_file: z.string().min(1).optional(), verify_incoming: z.boolean().optional() })
+        .optional(),
+      https: z
+        .strictObject({ ca_file: z.string().min(1).optional(), cert_file: z.string().min(1).optional(), key_file: z.string().min(1).optional(), verify_incoming: z.boolean().optional() })
+        .optional(),
+    })
+    .optional(),
+  /** Consul's `limits`: per-client HTTP request rate (trellis's own keys, Consul has no per-client HTTP limit). */
+  limits: z
+    .strictObject({
+      http_max_conns_per_client: z.number().int().min(1).optional(),
+      /** Requests per second per client address (token bucket; burst = 2 s worth). 0 disables. @default 500 */
+      http_requests_per_client: z.number().min(0).optional(),
+      /** Milliseconds a client may take to send its request headers and body. @default 10000 */
+      http_request_timeout_ms: z.number().int().min(100).optional(),
     })
     .optional(),
   /** Consul's DNS domain. */
@@ -66,6 +94,29 @@ export const agentFileSchema = z.strictObject({
 
 export type AgentFileConfig = z.infer<typeof agentFileSchema>;
 
+/** The HTTPS listener: Consul's cert_file/key_file, and with verify_incoming, client certificates that chain to ca_file. */
+export interface HttpsSettings {
+  readonly address: string;
+  readonly port: number;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string | undefined;
+  readonly verifyIncoming: boolean;
+}
+
+function httpsOf(c: AgentFileConfig): HttpsSettings | undefined {
+  const port = c.ports?.https ?? -1;
+  if (port === -1) return undefined;
+  const pick = <K extends 'ca_file' | 'cert_file' | 'key_file' | 'verify_incoming'>(k: K) => c.tls?.https?.[k] ?? c.tls?.defaults?.[k] ?? c[k];
+  const certFile = pick('cert_file');
+  const keyFile = pick('key_file');
+  if (!certFile || !keyFile) throw new TrellisError('E_CONFIG', 'ports.https needs cert_file and key_file (or tls.defaults / tls.https)');
+  const verifyIncoming = c.verify_incoming_https ?? pick('verify_incoming') ?? false;
+  const caFile = pick('ca_file');
+  if (verifyIncoming && !caFile) throw new TrellisError('E_CONFIG', 'VerifyIncoming set, and no CA certificate provided!');
+  return { address: c.addresses?.https ?? c.addresses?.http ?? '127.0.0.1', port, certFile, keyFile, caFile, verifyIncoming };
+}
+
 /** The validated, frozen configuration of one agent. */
 export interface AgentConfig {
   readonly datacenter: string;
@@ -101,6 +152,10 @@ export interface AgentConfig {
    * go through `PUT /v1/connect/ca/configuration`, as in Consul). @default Consul's defaults
    */
   readonly caConfig: CAConfigRecord;
+  /** HTTPS (Consul's ports.https): undefined when disabled. */
+  readonly https: HttpsSettings | undefined;
+  /** Per-client HTTP limits. */
+  readonly httpLimits: { readonly requestsPerSecond: number; readonly maxConnsPerClient: number; readonly requestTimeoutMs: number };
   /** ACLs: off unless `acl.enabled`; Consul's default policy is allow. */
   readonly acl: AclSettings;
 }
@@ -160,7 +215,7 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
   const merged: AgentFileConfig = {};
   for (const layer of [...files, flagCheck.data]) {
     Object.assign(merged, Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined && typeof v !== 'object')));
-    for (const block of ['addresses', 'ports', 'nats', 'connect', 'acl'] as const) {
+    for (const block of ['addresses', 'ports', 'nats', 'connect', 'acl', 'tls', 'limits'] as const) {
       const value = layer[block];
       if (value) Object.assign((merged[block] ??= {}), Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)));
     }
@@ -184,6 +239,12 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
     logLevel: merged.log_level ?? 'info',
     caKeyPassphraseFile: merged.ca_key_passphrase_file,
     caConfig: caConfigOf(merged.connect?.ca_config),
+    https: httpsOf(merged),
+    httpLimits: {
+      requestsPerSecond: merged.limits?.http_requests_per_client ?? 500,
+      maxConnsPerClient: merged.limits?.http_max_conns_per_client ?? 200,
+      requestTimeoutMs: merged.limits?.http_request_timeout_ms ?? 10_000,
+    },
     acl: {
       enabled: merged.acl?.enabled ?? false,
       defaultPolicy: merged.acl?.default_policy ?? 'allow',

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -35,6 +36,50 @@ export interface ApiContext {
   readonly forwardRead?: (dc: string, request: ForwardedRequest) => Promise<ForwardedResponse>;
   /** @default 1 MiB */
   readonly bodyLimitBytes?: number;
+  /** Per-client limits (by remote address). */
+  readonly limits?: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** Requests per second per client address; a burst of twice that is allowed. 0: unlimited. */
+  readonly requestsPerSecond: number;
+  /** Open connections per client address (Consul's http_max_conns_per_client). */
+  readonly maxConnsPerClient: number;
+  /** Milliseconds a client may take to send a whole request (headers and body): slow clients are cut off. */
+  readonly requestTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { requestsPerSecond: 1000, maxConnsPerClient: 200, requestTimeoutMs: 10_000 };
+
+/** TLS for an HTTPS listener; with `requestCert`, only clients whose certificate chains to `ca` get in (Consul's verify_incoming). */
+export interface HttpsOptions {
+  readonly key: string;
+  readonly cert: string;
+  readonly ca?: string;
+  readonly verifyIncoming: boolean;
+}
+
+/** One token bucket per client address: refills at `rate`, holds `2 × rate`; idle buckets are dropped. */
+function createRateLimiter(rate: number) {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const capacity = rate * 2;
+  let sweptAt = Date.now();
+  return (client: string): number => {
+    const now = Date.now();
+    if (now - sweptAt > 60_000) {
+      for (const [k, b] of buckets) if (now - b.at > 60_000) buckets.delete(k);
+      sweptAt = now;
+    }
+    const b = buckets.get(client) ?? { tokens: capacity, at: now };
+    b.tokens = Math.min(capacity, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    buckets.set(client, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / rate));
+  };
 }
 
 export interface ForwardedRequest {
@@ -64,9 +109,26 @@ function parseJsonBody(_req: unknown, body: string, done: (err: Error | null, va
   }
 }
 
-export function buildApi(ctx: ApiContext): FastifyInstance {
+export function buildApi(ctx: ApiContext, https?: HttpsOptions): FastifyInstance {
   const bodyLimit = ctx.bodyLimitBytes ?? 1024 * 1024;
+  const limits = ctx.limits ?? DEFAULT_HTTP_LIMITS;
   const app = Fastify({
+    // Node checks request timeouts every connectionsCheckingInterval (30 s by default): often enough to matter.
+    ...(https
+      ? {
+          https: {
+            key: https.key,
+            cert: https.cert,
+            ...(https.ca ? { ca: https.ca } : {}),
+            requestCert: https.verifyIncoming,
+            rejectUnauthorized: https.verifyIncoming,
+            minVersion: 'TLSv1.2' as const,
+            connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
+          },
+        }
+      : { http: { connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs) } }),
+    // A client must send its whole request within this (slowloris); answers (blocking queries) may take longer.
+    requestTimeout: limits.requestTimeoutMs,
     logger: false,
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true },
@@ -78,6 +140,33 @@ export function buildApi(ctx: ApiContext): FastifyInstance {
     // not hold a shutdown for the 60 s of Node's headers timeout.
     forceCloseConnections: true,
   });
+  app.server.headersTimeout = Math.min(limits.requestTimeoutMs, 60_000);
+  // Consul's http_max_conns_per_client: a client opening more connections has the extra ones closed.
+  const connections = new Map<string, number>();
+  app.server.on(https ? 'secureConnection' : 'connection', (socket: Socket) => {
+    const client = socket.remoteAddress ?? '';
+    const open = (connections.get(client) ?? 0) + 1;
+    if (open > limits.maxConnsPerClient) {
+      socket.destroy();
+      return;
+    }
+    connections.set(client, open);
+    socket.once('close', () => {
+      const left = (connections.get(client) ?? 1) - 1;
+      if (left <= 0) connections.delete(client);
+      else connections.set(client, left);
+    });
+  });
+  if (limits.requestsPerSecond > 0) {
+    const limited = createRateLimiter(limits.requestsPerSecond);
+    app.addHook('onRequest', async (request, reply) => {
+      const wait = limited(request.ip);
+      if (wait > 0) {
+        void reply.header('Retry-After', String(wait));
+        throw new TrellisError('E_RATE_LIMITED', `Too many requests from ${request.ip}: the limit is ${limits.requestsPerSecond} per second; retry after ${wait} s`);
+      }
+    });
+  }
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJsonBody);
   app.setErrorHandler(createErrorHandler(ctx.logger.child({ component: 'http' }), bodyLimit));
