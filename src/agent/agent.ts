@@ -140,7 +140,12 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     if (isPrimary) {
       rpcServer.serve('ca', 'sign', async (payload, caller) => {
         const parsed = z.strictObject({ csr: z.string().max(16 * 1024) }).safeParse(payload);
-        if (!parsed.success) throw new TrellisError('E_VALIDATION', 'CSR refused: the request must be {csr: <PEM>}');
+        if (!parsed.success) {
+          const reason = 'CSR refused: the request must be {csr: <PEM>} of at most 16 KiB';
+          const sent = (payload as { csr?: unknown } | null)?.csr;
+          await authority.recordCsrRefusal(caller, reason, typeof sent === 'string' ? sent : JSON.stringify(payload ?? null).slice(0, 1 << 20));
+          throw new TrellisError('E_VALIDATION', reason);
+        }
         return authority.signIntermediate(parsed.data.csr, caller);
       });
       // Configuration changes and rotations forwarded by secondaries: the body is validated again here.

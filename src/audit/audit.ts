@@ -97,6 +97,25 @@ export function describeForAudit(seq: number, event: TrellisEvent): AuditEntry {
     case 'IntermediateIssued':
       summary = `${event.data.datacenter} serial ${event.data.serial}`;
       break;
+    case 'CSRRefused':
+      summary = `${event.data.datacenter}${event.data.count > 1 ? ` ×${event.data.count}` : ''}: ${event.data.reason}`;
+      break;
+    case 'ACLPolicySet':
+      summary = `policy ${event.data.policy.Name} [${event.data.policy.ID}]`;
+      break;
+    case 'ACLPolicyDeleted':
+      summary = `policy ${event.data.id}`;
+      break;
+    case 'ACLTokenSet':
+      summary = `token ${event.data.token.AccessorID}${event.data.token.Description ? ` (${event.data.token.Description})` : ''}, ${event.data.token.Policies.length} policies`;
+      break;
+    case 'ACLTokenDeleted':
+      summary = `token ${event.data.accessorId}`;
+      break;
+    default: {
+      const unknown: never = event;
+      void unknown;
+    }
   }
   return { seq, time: new Date(event.at).toISOString(), type: event.type, by: event.by, origin: event.origin ?? null, rid: event.rid ?? '', summary, services, data: event.data };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { TrellisError, errorMessage, type Logger } from '../common/index.js';
 import { DEFAULT_CA_CONFIG, SCHEMA_VERSION, type CAConfigRecord, type CARootRow, type CAStateRow, type IntermediateRow, type Origin } from '../events/index.js';
@@ -43,6 +44,8 @@ export interface CaStatus {
 export interface CertificateAuthority {
   /** Primary: sign a secondary's intermediate CSR; `caller` is the RPC subject's last token. */
   signIntermediate(csrPem: string, caller: string): Promise<{ certificate: string; index: number }>;
+  /** Primary: records a refused CSR (CSRRefused) — what signIntermediate does for the refusals it makes. */
+  recordCsrRefusal(caller: string, reason: string, csrText: string): Promise<void>;
   /** Secondary: make sure this datacenter holds a current intermediate (asks the primary when not). */
   ensureIntermediate(): Promise<void>;
   /** Primary: apply a validated configuration (a new key type or size rotates the root). */
@@ -113,6 +116,23 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
       rootKeys.set(root.ID, key);
     }
     return key;
+  }
+
+  const rateRefusals = new Map<string, { count: number; recordedAt: number }>();
+  /** Every refused CSR leaves an audit record in the log (a failure to record it is logged, the refusal stands). */
+  async function recordRefusal(caller: string, reason: string, csrText: string, count: number): Promise<void> {
+    const w = deps.writer;
+    if (!w) return;
+    const csr = csrText === '' ? '' : createHash('sha256').update(csrText).digest('hex');
+    try {
+      await w.submit(`csr-refused-${caller}-${csr || now()}-${count}-${now()}`, () => ({
+        event: { v: SCHEMA_VERSION, type: 'CSRRefused', at: now(), by: `agent:${caller}`, data: { datacenter: caller, reason: reason.slice(0, 512), csr, count } },
+        result: undefined,
+      }));
+    } catch (err) {
+      log.warn({ err: errorMessage(err), datacenter: caller }, 'could not record a refused CSR');
+    }
+    log.warn({ datacenter: caller, reason, count }, 'CSR refused');
   }
 
   function takeToken(caller: string): void {
@@ -226,12 +246,34 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
   }
 
   const authority: CertificateAuthority = {
+    recordCsrRefusal: (caller, reason, csrText) => recordRefusal(caller, reason, csrText, 1),
+
     async signIntermediate(csrPem, caller) {
       const w = requirePrimary('signs intermediates');
-      takeToken(caller);
+      try {
+        takeToken(caller);
+      } catch (err) {
+        // Rate-limited refusals are summed into at most one record per datacenter every 10 s.
+        const pending = rateRefusals.get(caller) ?? { count: 0, recordedAt: 0 };
+        pending.count++;
+        rateRefusals.set(caller, pending);
+        if (now() - pending.recordedAt >= 10_000) {
+          const count = pending.count;
+          pending.count = 0;
+          pending.recordedAt = now();
+          await recordRefusal(caller, (err as Error).message, '', count);
+        }
+        throw err;
+      }
       const active = activeRoot();
       if (!active) throw new TrellisError('E_UNAVAILABLE', 'the CA is not initialised yet');
-      const csr = validateIntermediateCsr(csrPem, { trustDomain: active.state.TrustDomain, datacenter: caller });
+      let csr: ReturnType<typeof validateIntermediateCsr>;
+      try {
+        csr = validateIntermediateCsr(csrPem, { trustDomain: active.state.TrustDomain, datacenter: caller });
+      } catch (err) {
+        await recordRefusal(caller, (err as Error).message, csrPem, 1);
+        throw err;
+      }
       const rootCert = new X509Certificate(active.root.RootCert);
       const template = intermediateTemplate({
         trustDomain: active.state.TrustDomain,

@@ -55,6 +55,7 @@ const CONFIG_SET_KEYS = new Set(['config']);
 const ROTATED_KEYS = new Set(['root', 'previousRootId', 'config']);
 const PRUNED_KEYS = new Set(['rootIds']);
 const CONFIG_KEYS = new Set(['LeafCertTTL', 'IntermediateCertTTL', 'RootCertTTL', 'PrivateKeyType', 'PrivateKeyBits', 'CSRMaxPerSecond']);
+const CSR_REFUSED_KEYS = new Set(['datacenter', 'reason', 'csr', 'count']);
 const POLICY_DATA_KEYS = new Set(['policy']);
 const POLICY_KEYS = new Set(['ID', 'Name', 'Description', 'Rules', 'Datacenters']);
 const TOKEN_DATA_KEYS = new Set(['token']);
@@ -190,6 +191,12 @@ function checkEvent(raw: unknown): TrellisEvent {
       if (!Array.isArray(data.rootIds) || data.rootIds.length === 0 || !data.rootIds.every((id) => typeof id === 'string' && id.length > 0)) {
         fail('data.rootIds', 'expected a non-empty array of root ids');
       }
+      break;
+    case 'CSRRefused':
+      onlyKeys(data, CSR_REFUSED_KEYS, 'data');
+      for (const k of ['datacenter', 'reason']) str(data, k, 'data.', true);
+      str(data, 'csr', 'data.');
+      if (num(data, 'count', 'data.', true) < 1) fail('data.count', 'expected a positive integer');
       break;
     case 'ACLPolicySet':
       onlyKeys(data, POLICY_DATA_KEYS, 'data');

@@ -164,6 +164,13 @@ export interface ACLTokenRecord {
   readonly ExpirationTime: number;
 }
 
+/**
+ * The primary refused a secondary's CSR: an audit record (the view does not change). `csr` is the
+ * SHA-256 of what was sent; `count` > 1 sums refusals for the CSR rate limit, recorded at most once
+ * per datacenter every 10 s so a flood cannot flood the log in turn.
+ */
+export type CSRRefused = Envelope<'CSRRefused', { readonly datacenter: string; readonly reason: string; readonly csr: string; readonly count: number }>;
+
 export type ACLPolicySet = Envelope<'ACLPolicySet', { readonly policy: ACLPolicyRecord }>;
 export type ACLPolicyDeleted = Envelope<'ACLPolicyDeleted', { readonly id: string }>;
 export type ACLTokenSet = Envelope<'ACLTokenSet', { readonly token: ACLTokenRecord }>;
@@ -179,6 +186,7 @@ export type TrellisEvent =
   | CAConfigSet
   | CARootRotated
   | CARootsPruned
+  | CSRRefused
   | ACLPolicySet
   | ACLPolicyDeleted
   | ACLTokenSet
@@ -195,6 +203,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'CAConfigSet',
   'CARootRotated',
   'CARootsPruned',
+  'CSRRefused',
   'ACLPolicySet',
   'ACLPolicyDeleted',
   'ACLTokenSet',

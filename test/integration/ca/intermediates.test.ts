@@ -35,7 +35,7 @@ describe('intermediates: a secondary\'s CSR signed by the primary over request/r
     assert.notEqual(dc1Signer.certPem, row.CertPEM, 'dc2\'s intermediate differs from dc1\'s signing certificate');
   });
 
-  it('the primary refuses a CSR for another datacenter than the caller, and appends nothing', async () => {
+  it('the primary refuses a CSR for another datacenter than the caller, and records each refusal (CSRRefused) without changing the CA', async () => {
     const dc2 = cluster.agent('dc2');
     const before = cluster.agent('dc1').view.appliedSeq();
     const key = generateKeyPair('ec');
@@ -47,7 +47,13 @@ describe('intermediates: a secondary\'s CSR signed by the primary over request/r
     );
     await assert.rejects(rpc.call('dc1', 'ca', 'sign', { csr: 'garbage' }), (err) => isTrellisError(err, 'E_VALIDATION') && /CSR refused/.test(err.message));
     await assert.rejects(rpc.call('dc1', 'ca', 'sign', { pem: 1 }), (err) => isTrellisError(err, 'E_VALIDATION'));
-    assert.equal(cluster.agent('dc1').view.appliedSeq(), before, 'no event for a refused CSR');
+    // Three refusals, three audit records (issue 7); nothing else was appended, the CA is unchanged.
+    const feed = (await http(cluster.agent('dc1').httpUrl, 'GET', `/v1/trellis/events?from=${before + 1}`)).body as Array<{ type: string; data: { datacenter: string; reason: string; csr: string } }>;
+    assert.deepEqual(feed.map((e) => e.type), ['CSRRefused', 'CSRRefused', 'CSRRefused']);
+    assert.ok(feed.every((e) => e.data.datacenter === 'dc2'));
+    assert.match(feed[0]!.data.reason, /but the caller is datacenter dc2/);
+    assert.match(feed[0]!.data.csr, /^[0-9a-f]{64}$/, 'a hash of what was sent, not the CSR');
+    assert.equal(cluster.agent('dc1').view.intermediate('dc3'), undefined);
   });
 
   it('rate limits CSRs per calling datacenter (CSRMaxPerSecond): one noisy secondary does not starve another', async () => {
@@ -58,10 +64,17 @@ describe('intermediates: a secondary\'s CSR signed by the primary over request/r
       () => 'signed',
       (err: unknown) => (isTrellisError(err, 'E_UNAVAILABLE') && /CSR rate limit reached for datacenter/.test(err.message) ? 'limited' : isTrellisError(err, 'E_VALIDATION') ? 'refused' : String(err)),
     );
+    const before = cluster.agent('dc1').view.appliedSeq();
     const burst = await Promise.all(Array.from({ length: 10 }, () => call('dc2')));
     assert.ok(burst.filter((r) => r === 'limited').length >= 6, burst.join(','));
     assert.ok(burst.every((r) => r === 'limited' || r === 'refused'), burst.join(','));
     assert.equal(await call('dc1'), 'refused', "another datacenter's bucket is untouched: its CSR reaches validation");
+    // Each validation refusal is recorded; the rate-limited ones are summed into one record, not one each.
+    const feed = (await http(cluster.agent('dc1').httpUrl, 'GET', `/v1/trellis/events?from=${before + 1}&limit=100`)).body as Array<{ type: string; data: { datacenter: string; reason: string; count: number } }>;
+    const limited = feed.filter((e) => e.type === 'CSRRefused' && /rate limit/.test(e.data.reason));
+    assert.equal(limited.length, 1, JSON.stringify(feed.map((e) => e.data)));
+    assert.equal(limited[0]!.data.datacenter, 'dc2');
+    assert.equal(feed.filter((e) => e.type === 'CSRRefused' && !/rate limit/.test(e.data.reason)).length, burst.filter((r) => r === 'refused').length + 1);
     await http(cluster.agent('dc1').httpUrl, 'PUT', '/v1/connect/ca/configuration', { Provider: 'consul', Config: {} });
   });
 });
