@@ -9,6 +9,7 @@ import { parseCsr, validateIntermediateCsr } from '../../../src/ca/index.js';
 import { parseCaConfigurationBody } from '../../../src/ca/index.js';
 import { parseQueryBody, parseCatalogRegister, parseAgentServiceRegister } from '../../../src/catalog/index.js';
 import { parseUpstreamFlag } from '../../../src/proxy/index.js';
+import { parseRules } from '../../../src/acl/index.js';
 
 /** Cases per property: small in CI, large with `npm run fuzz` (FUZZ_RUNS). */
 const numRuns = Number(process.env.FUZZ_RUNS ?? 300);
@@ -68,6 +69,17 @@ describe('fuzzing the parsers that face the outside', () => {
         onlyClearErrors(() => parseCatalogRegister(body, 'dc1', { service: () => undefined, nodeId: () => undefined }));
         onlyClearErrors(() => parseAgentServiceRegister(body, 'node', new Set()));
       }),
+      { numRuns },
+    );
+  });
+
+  it('the ACL rule language: arbitrary text and near-misses of real rules are "Failed to parse ACL rules", never a crash', () => {
+    const word = fc.constantFrom('service', 'service_prefix', 'node', 'query', 'operator', 'acl', 'policy', 'intentions', 'read', 'write', 'deny', '"web"', '""', '{', '}', '=', '#', '//', '/*', '*/', '"', '\\', '\n', ',', ':');
+    const nearMiss = fc.array(word, { maxLength: 30 }).map((w) => w.join(' '));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 200 }), nearMiss, fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v))), (text) =>
+        onlyClearErrors(() => parseRules(text)),
+      ),
       { numRuns },
     );
   });
