@@ -16,6 +16,27 @@ export interface ConsulIntention {
   readonly ModifyIndex?: number;
 }
 
+export interface AclPolicy {
+  readonly ID: string;
+  readonly Name: string;
+  readonly Description: string;
+  readonly Rules?: string;
+  readonly Datacenters: string[] | null;
+  readonly Hash?: string;
+  readonly CreateIndex?: number;
+  readonly ModifyIndex?: number;
+}
+
+export interface AclToken {
+  readonly AccessorID: string;
+  readonly SecretID: string;
+  readonly Description: string;
+  readonly Policies: Array<{ ID: string; Name: string }>;
+  readonly Local: boolean;
+  readonly CreateTime: string;
+  readonly ExpirationTime?: string;
+}
+
 export class ApiError extends Error {
   readonly status: number;
   constructor(status: number, body: string) {
@@ -67,6 +88,17 @@ export function createApiClient({ address, token, datacenter }: ApiClientOptions
     caConfiguration: () => call<Record<string, unknown>>('GET', '/v1/connect/ca/configuration'),
     setCaConfiguration: (config: unknown) => call<undefined>('PUT', '/v1/connect/ca/configuration', {}, config),
     rotateCa: () => call<{ ActiveRootID: string; Index: number }>('PUT', '/v1/trellis/ca/rotate'),
+    aclPolicyCreate: (body: Record<string, unknown>) => call<AclPolicy>('PUT', '/v1/acl/policy', {}, body),
+    aclPolicyUpdate: (id: string, body: Record<string, unknown>) => call<AclPolicy>('PUT', `/v1/acl/policy/${encodeURIComponent(id)}`, {}, body),
+    aclPolicies: () => call<AclPolicy[]>('GET', '/v1/acl/policies'),
+    aclPolicy: (id: string) => call<AclPolicy>('GET', `/v1/acl/policy/${encodeURIComponent(id)}`),
+    aclPolicyByName: (name: string) => call<AclPolicy>('GET', `/v1/acl/policy/name/${encodeURIComponent(name)}`),
+    aclPolicyDelete: (id: string) => call<boolean>('DELETE', `/v1/acl/policy/${encodeURIComponent(id)}`),
+    aclTokenCreate: (body: Record<string, unknown>) => call<AclToken>('PUT', '/v1/acl/token', {}, body),
+    aclTokens: () => call<AclToken[]>('GET', '/v1/acl/tokens'),
+    aclToken: (accessor: string) => call<AclToken>('GET', `/v1/acl/token/${encodeURIComponent(accessor)}`),
+    aclTokenSelf: () => call<AclToken>('GET', '/v1/acl/token/self'),
+    aclTokenDelete: (accessor: string) => call<boolean>('DELETE', `/v1/acl/token/${encodeURIComponent(accessor)}`),
     leaf: (service: string) =>
       call<{ SerialNumber: string; CertPEM: string; PrivateKeyPEM: string; ServiceURI: string; ValidBefore: string }>('GET', `/v1/agent/connect/ca/leaf/${encodeURIComponent(service)}`),
   };

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createApiClient, type ApiClient, type ConsulIntention } from './api-client.js';
 import { CliExit } from './exit.js';
@@ -18,10 +19,20 @@ export function withHttpFlags(cmd: Command): Command {
     .option('--datacenter <dc>', 'ask this datacenter (reads)');
 }
 
+/** Consul's CONSUL_HTTP_TOKEN_FILE: the token in a file (first line, trimmed). */
+export function tokenFromFile(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, 'utf8').trim() || undefined;
+  } catch (err) {
+    throw new CliExit(1, `Error reading CONSUL_HTTP_TOKEN_FILE: ${(err as Error).message}`);
+  }
+}
+
 export function client(flags: HttpFlags, io: CliIo): ApiClient {
   return createApiClient({
     address: resolveHttpAddr(flags.httpAddr, io.env),
-    token: flags.token ?? io.env.CONSUL_HTTP_TOKEN,
+    token: flags.token ?? io.env.CONSUL_HTTP_TOKEN ?? tokenFromFile(io.env.CONSUL_HTTP_TOKEN_FILE),
     datacenter: flags.datacenter,
   });
 }

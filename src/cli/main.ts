@@ -9,6 +9,7 @@ import { registerCaCommands } from './ca-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerReplayCommand } from './replay-command.js';
 import { registerNatsConfigCommand } from './nats-config-command.js';
+import { registerAclCommands } from './acl-commands.js';
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIo): Command {
   registerAuditCommands(program, io);
   registerReplayCommand(program, io);
   registerNatsConfigCommand(program, io);
+  registerAclCommands(program, io);
   return program;
 }
 

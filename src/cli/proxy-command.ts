@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createLogger, errorMessage, isTrellisError } from '../common/index.js';
 import { createAgentClient, createProxy, parseHostPort, parseUpstreamFlag, type UpstreamSpec } from '../proxy/index.js';
 import { CliExit } from './exit.js';
+import { tokenFromFile } from './intention-commands.js';
 import { resolveHttpAddr } from './http-addr.js';
 import type { CliIo } from './main.js';
 import { shutdownSignal } from './signals.js';
@@ -82,7 +83,7 @@ export function registerProxyCommand(connect: Command, io: CliIo): void {
     .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
     .action(async (flags: ProxyFlags) => {
       const baseUrl = resolveHttpAddr(flags.httpAddr, io.env);
-      const token = flags.token ?? io.env.CONSUL_HTTP_TOKEN;
+      const token = flags.token ?? io.env.CONSUL_HTTP_TOKEN ?? tokenFromFile(io.env.CONSUL_HTTP_TOKEN_FILE);
       if (!flags.service && !flags.sidecarFor) usage('Service name must be specified with -service or -sidecar-for');
       if (flags.service && flags.sidecarFor) usage('-service and -sidecar-for cannot be used together');
       let config: { service: string; listen?: { host: string; port: number }; serviceAddr?: { host: string; port: number }; upstreams: UpstreamSpec[] };

@@ -6,6 +6,10 @@ import { startCluster, http, type TestCluster } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
 import { walkStream } from '../../../src/audit/index.js';
 import { decodeEvent } from '../../../src/events/index.js';
+import { runCli } from '../../../src/cli/main.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from '../../helpers/temp.js';
 
 const MANAGEMENT = randomUUID();
 const ANONYMOUS = '00000000-0000-0000-0000-000000000002';
@@ -116,6 +120,32 @@ describe('ACLs (Consul-compatible subset), at the primary and at a secondary wit
     const listed = (await http(url('dc1'), 'GET', '/v1/acl/tokens', undefined, as(MANAGEMENT))).body as Array<{ AccessorID: string; SecretID: string }>;
     assert.ok(listed.every((t) => t.SecretID === '<hidden>'), 'secrets are shown once, at creation');
     assert.equal((await http(url('dc1'), 'DELETE', `/v1/acl/token/${ANONYMOUS}`, undefined, as(MANAGEMENT))).text, 'Delete operation not permitted on the anonymous token');
+  });
+
+  it('trellis acl policy|token create/read/list/delete, with Consul\'s flags and printouts; CONSUL_HTTP_TOKEN_FILE', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const cli = async (args: string[], env: Record<string, string> = { CONSUL_HTTP_TOKEN: MANAGEMENT }) => {
+      out.length = 0;
+      err.length = 0;
+      return runCli([...args, '-http-addr', url('dc1')], { env, stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
+    };
+    assert.equal(await cli(['acl', 'policy', 'create', '-name', 'cli-made', '-description', 'from the CLI', '-rules', 'service "cli" { policy = "write" }']), 0, err.join(''));
+    assert.match(out.join(''), /^ID: +[0-9a-f-]{36}\nName: +cli-made\nDescription: +from the CLI\n/);
+    assert.equal(await cli(['acl', 'token', 'create', '-description', 'cli token', '-policy-name', 'cli-made', '-format', 'json']), 0, err.join(''));
+    const created = JSON.parse(out.join('')) as { AccessorID: string; SecretID: string };
+    const file = join(makeTempDir('trellis-token-'), 'token');
+    writeFileSync(file, `${created.SecretID}\n`, { mode: 0o600 });
+    assert.equal(await cli(['acl', 'token', 'read', '-self'], { CONSUL_HTTP_TOKEN_FILE: file }), 0, err.join(''));
+    assert.match(out.join(''), new RegExp(`AccessorID: +${created.AccessorID}[\\s\\S]*Policies:\\n {3}[0-9a-f-]{36} - cli-made`));
+    assert.equal(await cli(['acl', 'policy', 'list']), 0);
+    assert.match(out.join(''), /^global-management:/m);
+    assert.equal(await cli(['acl', 'token', 'delete', '-id', created.AccessorID]), 0, err.join(''));
+    assert.equal(await cli(['acl', 'policy', 'delete', '-name', 'cli-made']), 0, err.join(''));
+    assert.equal(await cli(['acl', 'policy', 'read', '-name', 'cli-made']), 1);
+    assert.match(err.join(''), /Error reading policy: Unexpected response code: 404/);
+    assert.equal(await cli(['acl', 'policy', 'create', '-name', 'x'], {}), 1, 'no token: refused');
+    assert.match(err.join(''), /403 \(Permission denied: token with AccessorID '00000000-0000-0000-0000-000000000002' lacks permission 'acl:write'\)/);
   });
 
   it('only a hash of each secret enters the stream', async () => {
