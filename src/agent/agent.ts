@@ -295,8 +295,11 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
           datacenter,
           domain: config.domain,
           logger: log,
-          lookupService: async (dc, spec) =>
-            dc === datacenter ? catalog.runSpec(spec).map(toConsulInstance) : (await callDatacenter<{ Nodes: Record<string, unknown>[] }>(dc, 'catalog', 'query', spec, forwardTimeoutMs)).Nodes,
+          // DNS has no token: as Consul, answers are what the default (or anonymous) token may read.
+          lookupService: async (dc, spec) => {
+            if (!acl.resolve(undefined).allowed('service', 'read', spec.Service)) return [];
+            return dc === datacenter ? catalog.runSpec(spec).map(toConsulInstance) : (await callDatacenter<{ Nodes: Record<string, unknown>[] }>(dc, 'catalog', 'query', spec, forwardTimeoutMs)).Nodes;
+          },
           executeQuery: async (dc, idOrName) => {
             if (dc === datacenter) return catalog.execute(idOrName, local);
             const res = await forwardRead(dc, { method: 'GET', url: `/v1/query/${encodeURIComponent(idOrName)}/execute` });

@@ -48,7 +48,7 @@ export const agentFileSchema = z.strictObject({
   limits: z
     .strictObject({
       http_max_conns_per_client: z.number().int().min(1).optional(),
-      /** Requests per second per client address (token bucket; burst = 2 s worth). 0 disables. @default 500 */
+      /** Requests per second per client address (token bucket; burst = 2 s worth). 0 disables. @default 1000 */
       http_requests_per_client: z.number().min(0).optional(),
       /** Milliseconds a client may take to send its request headers and body. @default 10000 */
       http_request_timeout_ms: z.number().int().min(100).optional(),
@@ -241,7 +241,7 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
     caConfig: caConfigOf(merged.connect?.ca_config),
     https: httpsOf(merged),
     httpLimits: {
-      requestsPerSecond: merged.limits?.http_requests_per_client ?? 500,
+      requestsPerSecond: merged.limits?.http_requests_per_client ?? 1000,
       maxConnsPerClient: merged.limits?.http_max_conns_per_client ?? 200,
       requestTimeoutMs: merged.limits?.http_request_timeout_ms ?? 10_000,
     },

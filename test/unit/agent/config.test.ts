@@ -13,6 +13,8 @@ describe('agent configuration', () => {
     const config = resolveAgentConfig([file], {});
     assert.deepEqual(config, {
       datacenter: 'dc2',
+      https: undefined,
+      httpLimits: { requestsPerSecond: 1000, maxConnsPerClient: 200, requestTimeoutMs: 10_000 },
       acl: { enabled: false, defaultPolicy: 'allow', initialManagement: undefined, defaultToken: undefined },
       nodeName: undefined,
       advertiseAddress: '127.0.0.1',
@@ -65,6 +67,20 @@ describe('agent configuration', () => {
   it('requires a datacenter and a data directory', () => {
     assert.throws(() => resolveAgentConfig([], { data_dir: '/x' }), /datacenter is required/);
     assert.throws(() => resolveAgentConfig([], { datacenter: 'dc1' }), /data_dir is required/);
+  });
+
+  it('reads Consul\'s HTTPS keys (top-level and tls.defaults/tls.https) and the acl block, and says what is missing', () => {
+    const base = { datacenter: 'dc1', data_dir: '/x' };
+    const legacy = resolveAgentConfig([], { ...base, ports: { https: 8501 }, cert_file: '/c', key_file: '/k', ca_file: '/ca', verify_incoming: true });
+    assert.deepEqual(legacy.https, { address: '127.0.0.1', port: 8501, certFile: '/c', keyFile: '/k', caFile: '/ca', verifyIncoming: true });
+    const modern = resolveAgentConfig([], { ...base, ports: { https: 0 }, tls: { defaults: { cert_file: '/c', key_file: '/k' }, https: { ca_file: '/ca2', verify_incoming: true } } });
+    assert.equal(modern.https?.caFile, '/ca2');
+    assert.equal(resolveAgentConfig([], base).https, undefined, 'HTTPS is off unless ports.https is set');
+    assert.throws(() => resolveAgentConfig([], { ...base, ports: { https: 8501 } }), /ports.https needs cert_file and key_file/);
+    assert.throws(() => resolveAgentConfig([], { ...base, ports: { https: 8501 }, cert_file: '/c', key_file: '/k', verify_incoming: true }), /VerifyIncoming set, and no CA certificate provided!/);
+    const acl = resolveAgentConfig([], { ...base, acl: { enabled: true, default_policy: 'deny', tokens: { initial_management: '7d2a3c1e-58f6-4b1e-9a39-64c1e9a3d111' } } }).acl;
+    assert.deepEqual(acl, { enabled: true, defaultPolicy: 'deny', initialManagement: '7d2a3c1e-58f6-4b1e-9a39-64c1e9a3d111', defaultToken: undefined });
+    assert.throws(() => resolveAgentConfig([], { ...base, acl: { tokens: { initial_management: 'root' } } }), /initial_management/);
   });
 
   it('the example configurations in deploy/agent are valid', () => {
