@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startCluster, http, type TestCluster } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -165,13 +166,19 @@ describe('ACLs (Consul-compatible subset), at the primary and at a secondary wit
     assert.ok(tokens >= 4, `the initial management token and three more (${tokens})`);
   });
 
-  it('the anonymous token can be given policies (Consul\'s anonymous token update)', async () => {
+  it('the anonymous token can be given policies (Consul\'s anonymous token update); DNS answers what it may read', async () => {
+    const reg = await http(url('dc1'), 'PUT', '/v1/agent/service/register', { Name: 'dnsweb', Port: 8080 }, as(MANAGEMENT));
+    assert.equal(reg.status, 200, reg.text);
+    const resolver = new Resolver({ timeout: 2000, tries: 1 });
+    resolver.setServers([`127.0.0.1:${cluster.agent('dc1').dnsPort}`]);
+    await assert.rejects(resolver.resolve4('dnsweb.service.consul'), 'anonymous (default deny) may not read the service: no answer');
     const policy = await http(url('dc1'), 'PUT', '/v1/acl/policy', { Name: 'anon-read', Rules: 'service_prefix "" { policy = "read" }' }, as(MANAGEMENT));
     assert.equal(policy.status, 200, policy.text);
     const set = await http(url('dc1'), 'PUT', `/v1/acl/token/${ANONYMOUS}`, { Policies: [{ Name: 'anon-read' }] }, as(MANAGEMENT));
     assert.equal(set.status, 200, set.text);
     const list = (await http(url('dc1'), 'GET', '/v1/connect/intentions')).body as unknown[];
     assert.ok(list.length >= 2, 'anonymous now reads intentions');
+    assert.deepEqual(await resolver.resolve4('dnsweb.service.consul'), ['127.0.0.1']);
     await http(url('dc1'), 'PUT', `/v1/acl/token/${ANONYMOUS}`, { Policies: [] }, as(MANAGEMENT));
   });
 
