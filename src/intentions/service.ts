@@ -64,7 +64,7 @@ export interface IntentionService {
 export interface IntentionServiceDeps {
   readonly datacenter: string;
   readonly primary: string;
-  readonly view: ViewReader & { waitForSeq(seq: number, timeoutMs: number): Promise<boolean> };
+  readonly view: ViewReader & { waitForSeq(seq: number, timeoutMs: number): Promise<boolean>; requestSeq(rid: string): number | undefined };
   /** Present at the primary only. */
   readonly writer: Writer | undefined;
   /** Sends a write to the primary; used at secondaries. */
@@ -135,12 +135,36 @@ function requireEvent(authz: Authorizer, event: TrellisEvent | undefined, before
 
 export function createIntentionService(deps: IntentionServiceDeps): IntentionService {
   const { writer, view, now, newId, forward, localApplyWaitMs = 2000 } = deps;
+
+  /** The answer to a request that was already applied: the intention it wrote, as the view has it now. */
+  function resultOfApplied(write: IntentionWrite): string {
+    switch (write.op) {
+      case 'update':
+      case 'delete':
+        return write.id;
+      case 'create': {
+        const b = parseIntentionBody(write.body, 'Failed to decode request body');
+        return view.intentionByPair(b.SourceNS || 'default', b.SourceName, b.DestinationNS || 'default', b.DestinationName)?.ID ?? '';
+      }
+      case 'upsert-exact': {
+        const s = parseIntentionName(write.source, 'source');
+        const d = parseIntentionName(write.destination, 'destination');
+        return view.intentionByPair(s.namespace, s.name, d.namespace, d.name)?.ID ?? '';
+      }
+      case 'delete-exact':
+        return '';
+    }
+  }
   let requestCounter = 0;
   const ridPrefix = `${deps.datacenter}-${process.pid}-${Date.now().toString(36)}`;
 
   async function applyAtPrimary(write: IntentionWrite, authz: Authorizer, actor: string, origin: Origin | undefined): Promise<IntentionWriteResult> {
     if (!writer) throw new TrellisError('E_INTERNAL', 'no writer at the primary');
-    const rid = `${ridPrefix}-${++requestCounter}`;
+    // The request id makes a write idempotent: a client (or a secondary) retrying a request whose
+    // answer it lost, with the same X-Request-ID, gets the first outcome instead of a second event.
+    const rid = origin ? `req:${origin.dc}:${origin.req}` : `${ridPrefix}-${++requestCounter}`;
+    const seen = view.requestSeq(rid);
+    if (seen !== undefined) return { result: resultOfApplied(write), index: seen };
     const outcome = await writer.submit(rid, (state) => {
       const ctx = { now: now(), newId, actor, ...(origin ? { origin } : {}) };
       const decision = decideFor(state, ctx);
@@ -148,7 +172,7 @@ export function createIntentionService(deps: IntentionServiceDeps): IntentionSer
       requireEvent(authz, decision.event, (id) => state.intention(id)?.DestinationName);
       return decision;
     });
-    return { result: outcome.result, index: outcome.index };
+    return { result: outcome.duplicate ? resultOfApplied(write) : outcome.result, index: outcome.index };
 
     function decideFor(state: Parameters<Parameters<Writer['submit']>[1]>[0], ctx: Parameters<typeof decideCreate>[2]) {
       switch (write.op) {

@@ -26,6 +26,8 @@ export interface WriteOutcome<R> {
   readonly result: R;
   /** The stream sequence of the appended event (the view's index when nothing was appended). */
   readonly index: number;
+  /** The request had been appended before (a retry): `index` is where it landed, `result` was decided afresh. */
+  readonly duplicate?: boolean;
 }
 
 /** The primary's single writer: decide, append with expected sequence, answer after the view applied it. */
@@ -182,10 +184,10 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
     lastMsgId = undefined;
   }
 
-  function answerWhenApplied(p: Pending, result: unknown, seq: number): void {
+  function answerWhenApplied(p: Pending, result: unknown, seq: number, duplicate = false): void {
     view.waitForSeq(seq, applyTimeoutMs).then(
       (applied) => {
-        if (applied) p.resolve({ result, index: seq });
+        if (applied) p.resolve({ result, index: seq, ...(duplicate ? { duplicate } : {}) });
         else p.reject(new TrellisError('E_UNAVAILABLE', `event ${seq} was appended but the local view did not apply it within ${applyTimeoutMs} ms`));
       },
       (err: unknown) => p.reject(err),
@@ -232,7 +234,9 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
       }
       const seq = nextSeq++;
       for (const change of evolve(overlay.state, seq, decision.event)) overlay.apply(change);
-      const msgId = `${p.rid}:${p.attempts}`;
+      // One message id per request, whatever the attempt: JetStream stores a refused append under
+      // no id, and drops a second copy of a stored one (a retry whose first ack was lost).
+      const msgId = p.rid;
       // Linked to the event issued before it: pipelined appends land in issue order or not at all.
       const chained = chainEvent({ ...decision.event, rid: p.rid }, lastHash);
       lastHash = chained.hash;
@@ -248,6 +252,14 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
           if (ack.seq === seq && !ack.duplicate) {
             if (seq > lastAppended) lastAppended = seq;
             answerWhenApplied(p, result, seq);
+          } else if (ack.duplicate) {
+            // Stored before under this request id (a retry whose first answer was lost): answer
+            // with where it landed; nothing was appended at `seq`, so resynchronise.
+            view.waitForSeq(ack.seq, applyTimeoutMs).then(
+              () => p.resolve({ result, index: ack.seq, duplicate: true }),
+              (err: unknown) => p.reject(err),
+            );
+            failed = true;
           } else {
             failedAppends.push({ p, result, seq, reason: new TrellisError('E_CONFLICT', `append landed at ${ack.seq}, not ${seq}`) });
             failed = true;
@@ -296,7 +308,7 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
       const appliedAt = view.requestSeq(p.rid);
       if (appliedAt !== undefined) {
         // It was stored after all (an acknowledgement lost or late): answer with where it landed.
-        answerWhenApplied(p, result, appliedAt);
+        answerWhenApplied(p, result, appliedAt, true);
         continue;
       }
       p.attempts++;
