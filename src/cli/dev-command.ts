@@ -49,7 +49,7 @@ interface AgentProcess {
   readonly logPath: string;
 }
 
-async function waitForAgent(url: string, child: ChildProcess, logPath: string, timeoutMs: number): Promise<void> {
+export async function waitForAgent(url: string, child: ChildProcess, logPath: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`agent exited with code ${child.exitCode} before it was ready: see ${logPath}`);
@@ -64,7 +64,7 @@ async function waitForAgent(url: string, child: ChildProcess, logPath: string, t
   throw new Error(`agent at ${url} was not ready within ${timeoutMs} ms: see ${logPath}`);
 }
 
-function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((done) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

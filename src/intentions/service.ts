@@ -162,7 +162,7 @@ export function createIntentionService(deps: IntentionServiceDeps): IntentionSer
     if (!writer) throw new TrellisError('E_INTERNAL', 'no writer at the primary');
     // The request id makes a write idempotent: a client (or a secondary) retrying a request whose
     // answer it lost, with the same X-Request-ID, gets the first outcome instead of a second event.
-    const rid = origin ? `req:${origin.dc}:${origin.req}` : `${ridPrefix}-${++requestCounter}`;
+    const rid = origin ? `req:${origin.req}` : `${ridPrefix}-${++requestCounter}`;
     const seen = view.requestSeq(rid);
     if (seen !== undefined) return { result: resultOfApplied(write), index: seen };
     const outcome = await writer.submit(rid, (state) => {
