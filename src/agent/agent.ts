@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
@@ -48,6 +48,10 @@ export interface Agent {
 
 export interface AgentDeps {
   readonly logger: Logger;
+  /** Discard the local view and rebuild it from the log (a view of another layout version, a suspected corruption). */
+  readonly rebuild?: boolean;
+  /** How long start-up waits for this datacenter's nats-server. @default forever (it says so every few seconds) */
+  readonly natsStartupTimeoutMs?: number;
   /** How long a forwarded write waits for the primary: with the WAN down it fails within 2 s. @default 1500 */
   readonly forwardTimeoutMs?: number;
   /** How long start-up waits for the view to catch up with the local stream. @default 30000 */
@@ -61,7 +65,7 @@ export interface AgentDeps {
 }
 
 /** Starts an agent: stream or mirror, view, projector, writer (primary) or forwarding (secondary), RPC, HTTP. */
-export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1500, catchUpTimeoutMs = 30_000, collectProcessMetrics = false, caClock = Date.now, caCheckIntervalMs = 60_000 }: AgentDeps): Promise<Agent> {
+export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs = 1500, catchUpTimeoutMs = 30_000, collectProcessMetrics = false, caClock = Date.now, caCheckIntervalMs = 60_000, rebuild = false, natsStartupTimeoutMs }: AgentDeps): Promise<Agent> {
   const { datacenter, primaryDatacenter: primary } = config;
   const isPrimary = datacenter === primary;
   const log = logger.child({ dc: datacenter });
@@ -83,7 +87,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
   };
 
   try {
-    const nc = await connectNats({ url: config.natsUrl, credentialsFile: config.natsCredentialsFile, name: `trellis-agent-${datacenter}`, logger: log });
+    const nc = await connectNats({ url: config.natsUrl, credentialsFile: config.natsCredentialsFile, name: `trellis-agent-${datacenter}`, logger: log, ...(natsStartupTimeoutMs ? { startupTimeoutMs: natsStartupTimeoutMs } : {}) });
     cleanups.push(() => nc.drain().catch(() => nc.close()));
     // The agent's own JetStream domain: a secondary never reads the primary's stream across the WAN.
     const jsm = await jetstreamManager(nc, { domain: datacenter }).catch((err: unknown) => {
@@ -99,6 +103,11 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     if (eventLog) cleanups.push(() => eventLog.close());
     if (eventLog && stream.state.last_seq === 0) await startLog(eventLog, primary, log);
 
+    if (rebuild) {
+      // The view is derived data: the stream is the truth. Rebuilding is a replay from sequence 1.
+      log.warn({ path: join(config.dataDir, 'view') }, 'rebuilding the view from the event log (-rebuild)');
+      rmSync(join(config.dataDir, 'view'), { recursive: true, force: true });
+    }
     const view = openView({ path: join(config.dataDir, 'view'), logger: log });
     cleanups.push(() => view.close());
     const projector = createProjector({ js, view, logger: log, registry });

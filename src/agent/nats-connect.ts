@@ -9,7 +9,7 @@ export interface NatsConnectOptions {
   readonly logger: Logger;
   /** A credentials file (user, password, inbox prefix, CA); read once, refused when others may read it. */
   readonly credentialsFile?: string | undefined;
-  /** How long start-up waits for the local nats-server before giving up. @default 30000 */
+  /** How long start-up waits for the local nats-server before giving up. @default forever */
   readonly startupTimeoutMs?: number;
 }
 
@@ -17,7 +17,7 @@ export interface NatsConnectOptions {
  * Connects to this datacenter's nats-server, waiting (and saying so) while it is not up yet,
  * then reconnecting forever: an agent outlives restarts of its local server.
  */
-export async function connectNats({ url, name, logger, credentialsFile, startupTimeoutMs = 30_000 }: NatsConnectOptions): Promise<NatsConnection> {
+export async function connectNats({ url, name, logger, credentialsFile, startupTimeoutMs = Number.POSITIVE_INFINITY }: NatsConnectOptions): Promise<NatsConnection> {
   const deadline = Date.now() + startupTimeoutMs;
   const credentials = credentialsFile ? readCredentialsFile(credentialsFile, url) : undefined;
   let attempt = 0;
@@ -43,7 +43,8 @@ export async function connectNats({ url, name, logger, credentialsFile, startupT
           cause: err,
         });
       }
-      if (attempt === 1 || attempt % 10 === 0) logger.warn({ url, err: errorMessage(err) }, 'waiting for NATS');
+      // A datacenter's agent may start before its nats-server (or outlive it at boot): it waits and says so.
+      if (attempt === 1 || attempt % 10 === 0) logger.warn({ url, err: errorMessage(err), waitedMs: attempt > 1 ? Date.now() - (deadline - startupTimeoutMs) : 0 }, 'waiting for NATS');
       await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
     }
   }

@@ -15,6 +15,7 @@ interface AgentFlags {
   natsUrl?: string;
   defaultIntentionPolicy?: string;
   logLevel?: string;
+  rebuild?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -33,6 +34,7 @@ export function registerAgentCommand(program: Command, io: CliIo): void {
     .option('--nats-url <url>', "this datacenter's nats-server (default nats://127.0.0.1:4222)")
     .option('--default-intention-policy <allow|deny>', 'answer when no intention matches (default deny)')
     .option('--log-level <level>', 'trace, debug, info, warn or error (default info)')
+    .option('--rebuild', 'discard the local view and rebuild it from the event log')
     .action(async (flags: AgentFlags) => {
       let config;
       try {
@@ -56,7 +58,7 @@ export function registerAgentCommand(program: Command, io: CliIo): void {
       const logger = createLogger({ level: config.logLevel });
       let agent;
       try {
-        agent = await startAgent(config, { logger, collectProcessMetrics: true });
+        agent = await startAgent(config, { logger, collectProcessMetrics: true, ...(flags.rebuild ? { rebuild: true } : {}) });
       } catch (err) {
         logger.fatal({ err: errorMessage(err) }, 'agent failed to start');
         throw new CliExit(1, `==> agent failed to start: ${errorMessage(err)}`);

@@ -164,8 +164,6 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
   let lastAppended = 0;
   /** The hash the next append links to: of the last event issued since the resync. */
   let lastHash = '';
-  /** The message id of the last append issued since the resync (undefined right after one). */
-  let lastMsgId: string | undefined;
   let inflight = 0;
   let failed = false;
   let resyncing = false;
@@ -181,7 +179,6 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
     overlay.clear();
     nextSeq = last + 1;
     lastAppended = last;
-    lastMsgId = undefined;
   }
 
   function answerWhenApplied(p: Pending, result: unknown, seq: number, duplicate = false): void {
@@ -242,10 +239,18 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
       lastHash = chained.hash;
       const result = decision.result;
       const started = performance.now();
-      const expectation = lastMsgId === undefined ? {} : { expectedLastMsgId: lastMsgId };
-      lastMsgId = msgId;
+      // Only Nats-Expected-Last-Sequence: nats-server 2.9 mirrors re-check a stored message's
+      // Nats-Expected-Last-Msg-Id against their own (in-memory) last id, so after a leaf server
+      // restart every mirror stalled for good ("last msgid mismatch"). Found by the fault suite
+      // (kill -9 a leaf nats-server). One writer per stream is the rule; a second appender's event
+      // under a pipelined one breaks the hash chain, and every projector halts there, loudly.
       inflight++;
-      log.appendRaw(eventSubject(chained.event), chained.bytes, { expectedLastSeq: seq - 1, msgId, ...expectation }).then(
+      // Only Nats-Expected-Last-Sequence, no Nats-Expected-Last-Msg-Id: nats-server 2.9 mirrors
+      // re-check a stored message's expected last id against their own in-memory one, so after a
+      // leaf server restart every mirror stalled for good ("last msgid mismatch"; found by the
+      // fault suite: kill -9 a leaf nats-server). One writer per stream is the rule: a second
+      // appender's event under a pipelined one breaks the hash chain, and projectors halt there.
+      log.appendRaw(eventSubject(chained.event), chained.bytes, { expectedLastSeq: seq - 1, msgId }).then(
         (ack) => {
           inflight--;
           appendSeconds.observe((performance.now() - started) / 1000);

@@ -30,6 +30,8 @@ export interface ProjectorDeps {
   readonly maxBatch?: number;
   /** Delay before resubscribing after a transport error. @default 500 */
   readonly retryDelayMs?: number;
+  /** How often an idle projector checks that the stream has nothing it has not taken. @default 2000 */
+  readonly stallCheckMs?: number;
 }
 
 function projectorMetrics(registry: Registry | undefined) {
@@ -48,7 +50,7 @@ function projectorMetrics(registry: Registry | undefined) {
  * large batches when it is heavy, never waiting on a timer. Ordered consumers have no acks:
  * progress is the checkpoint committed with the view rows.
  */
-export function createProjector({ js, view, logger, registry, stream = EVENTS_STREAM, maxBatch = 2000, retryDelayMs = 500 }: ProjectorDeps): Projector {
+export function createProjector({ js, view, logger, registry, stream = EVENTS_STREAM, maxBatch = 2000, retryDelayMs = 500, stallCheckMs = 2000 }: ProjectorDeps): Projector {
   const log = logger.child({ component: 'projector' });
   const metrics = projectorMetrics(registry);
   metrics.applied.set(view.appliedSeq());
@@ -146,7 +148,33 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
     }
 
     messages = await consumer.consume({ max_messages: Math.max(maxBatch, 512), callback: take });
-    await messages.closed();
+    // The watchdog: an ordered consumer whose server was killed and restarted (kill -9 of a leaf
+    // nats-server) may fail to recreate itself while JetStream is still starting, and then wait
+    // forever, silently (found by the fault suite). When nothing arrived for a while but the stream
+    // holds more than was taken, the subscription is dropped and made again from the checkpoint.
+    const current = messages;
+    let seenAt = nextSeq;
+    const watchdog = setInterval(() => {
+      if (nextSeq !== seenAt || committing) {
+        seenAt = nextSeq;
+        return;
+      }
+      js.jetstreamManager()
+        .then((jsm) => jsm.streams.info(stream))
+        .then((info) => {
+          if (nextSeq === seenAt && info.state.last_seq >= nextSeq && !stopped && !halted) {
+            log.warn({ appliedSeq: view.appliedSeq(), streamSeq: info.state.last_seq }, 'projector received nothing while the stream has more; resubscribing');
+            current.stop();
+          }
+        })
+        .catch(() => undefined); // the stream unreachable: the consumer's own errors say so
+    }, stallCheckMs);
+    watchdog.unref();
+    try {
+      await messages.closed();
+    } finally {
+      clearInterval(watchdog);
+    }
     while (committing || scheduled) await new Promise((r) => setImmediate(r));
     await commit();
   }

@@ -103,7 +103,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     void env.close();
     throw new TrellisError(
       'E_SCHEMA',
-      `view at ${path} has layout version ${schema}, this build uses ${VIEW_SCHEMA}: remove the directory to rebuild it by replay`,
+      `view at ${path} has layout version ${schema}, this build uses ${VIEW_SCHEMA}: start the agent with -rebuild to rebuild it from the event log (or remove the directory)`,
     );
   }
 
