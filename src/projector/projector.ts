@@ -148,6 +148,9 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
     }
 
     messages = await consumer.consume({ max_messages: Math.max(maxBatch, 512), callback: take });
+    // stop() may have come while the consumer was being set up (an agent stopped right after it
+    // started: found by the model-based test, restart twice in a row hung): it saw no subscription.
+    if (stopped) messages.stop();
     // The watchdog: an ordered consumer whose server was killed and restarted (kill -9 of a leaf
     // nats-server) may fail to recreate itself while JetStream is still starting, and then wait
     // forever, silently (found by the fault suite). When nothing arrived for a while but the stream
