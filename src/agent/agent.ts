@@ -227,7 +227,16 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     cleanups.push(() => leafSigner.close());
     cleanups.push(startCaMaintenance({ isPrimary, authority, leafSigner, view, logger: log, intervalMs: caCheckIntervalMs }));
 
-    const replication = createReplicationMonitor({ datacenter, primary, jsm, view, projector: () => projector.status(), logger: log, registry });
+    const replication = createReplicationMonitor({
+      datacenter,
+      primary,
+      jsm,
+      view,
+      projector: () => projector.status(),
+      logger: log,
+      registry,
+      ...(isPrimary ? {} : { recreateMirror: async () => void (await ensureStream(jsm, eventsMirrorDefinition(primary), log)) }),
+    });
     cleanups.push(() => replication.stop());
     await replication.refresh();
 

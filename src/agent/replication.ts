@@ -25,6 +25,8 @@ export interface ReplicationMonitorDeps {
   readonly intervalMs?: number;
   /** A mirror silent for longer than this is reported inactive. @default 10000 */
   readonly activeThresholdMs?: number;
+  /** At a secondary: makes the mirror again when its server lost it (a wiped JetStream store). */
+  readonly recreateMirror?: () => Promise<void>;
 }
 
 export function createReplicationMonitor(deps: ReplicationMonitorDeps): ReplicationMonitor {
@@ -54,7 +56,14 @@ export function createReplicationMonitor(deps: ReplicationMonitorDeps): Replicat
       }
     } catch (err) {
       active = false;
-      logger.debug({ err: errorMessage(err) }, 'stream info unavailable');
+      // A leaf server that lost its store comes back without the mirror (found by the fault suite):
+      // the mirror is derived data, so it is made again and copies the primary's stream from 1.
+      if (!isPrimary && deps.recreateMirror && /stream not found/i.test(errorMessage(err))) {
+        logger.warn({ stream: EVENTS_STREAM }, "this datacenter's mirror is gone (its nats-server lost its store): re-creating it");
+        await deps.recreateMirror().catch((e: unknown) => logger.warn({ err: errorMessage(e) }, 'could not re-create the mirror yet'));
+      } else {
+        logger.debug({ err: errorMessage(err) }, 'stream info unavailable');
+      }
     }
     const applied = view.appliedSeq();
     sourceIndex = Math.max(sourceIndex, applied);
