@@ -5,6 +5,8 @@ import type { FaultCluster } from './cluster.js';
 /** A fault: injected while the workload runs; `heal` undoes it (everything running again). */
 export interface Fault {
   readonly name: string;
+  /** The datacenter it hits when it is not the one the round picked (the full-disk fault: the tmpfs one). */
+  target?(c: FaultCluster): string;
   /** Whether this cluster can inject it (the full-disk fault needs a tmpfs). */
   applicable(c: FaultCluster): boolean;
   inject(c: FaultCluster, target: string): Promise<() => Promise<void>>;
@@ -114,8 +116,8 @@ export const FAULTS: readonly Fault[] = [
   {
     name: "a secondary's data directory is full",
     applicable: (c) => c.tmpfs.size > 0,
-    async inject(c) {
-      const target = [...c.tmpfs][0]!;
+    target: (c) => [...c.tmpfs][0]!,
+    async inject(c, target) {
       const filler = join(c.agents.get(target)!.dataDir, 'filler');
       const fd = openSync(filler, 'w', 0o600);
       const chunk = Buffer.alloc(1 << 20);

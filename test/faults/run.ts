@@ -70,7 +70,8 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultReport> {
     for (let round = 1; round <= o.rounds; round++) {
       const fault = applicable[(round - 1) % applicable.length]!;
       const secondaries = datacenters.slice(1);
-      const target = secondaries[Math.floor(random() * secondaries.length)] ?? cluster.primary;
+      const picked = secondaries[Math.floor(random() * secondaries.length)] ?? cluster.primary;
+      const target = fault.target ? fault.target(cluster) : picked;
       const load = runWorkload({ urls, primary: cluster.primary, round, clients: o.clients, durationMs: o.roundMs, giveUpMs: o.roundMs + o.faultMs + 20_000, random });
       await new Promise((r) => setTimeout(r, Math.floor(o.roundMs / 4)));
       const heal = await fault.inject(cluster, target);
@@ -83,7 +84,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultReport> {
       ca.push(...done.ca);
       const report: RoundReport = { round, fault: fault.name, target, writes: done.writes.length, acked: done.writes.filter((w) => w.acked).length, convergeMs };
       rounds.push(report);
-      o.log(`round ${String(round).padStart(2)}: ${fault.name}${fault.name.includes('secondary') || fault.name.includes('leaf') ? ` (${target})` : ''}: ${report.acked}/${report.writes} writes acknowledged, converged ${convergeMs} ms after the workload`);
+      o.log(`round ${String(round).padStart(2)}: ${fault.name}${fault.target || fault.name.includes('secondary') || fault.name.includes('leaf') ? ` (${target})` : ''}: ${report.acked}/${report.writes} writes acknowledged, converged ${convergeMs} ms after the workload`);
     }
     const result = await check(cluster, writes, ca, join(dir, 'replays'));
     const sorted = rounds.map((r) => r.convergeMs).sort((a, b) => a - b);
