@@ -38,3 +38,13 @@ if (!findNatsServer()) {
     process.exit(1);
   }
 }
+
+// The fault suite moves a secondary's clock with libfaketime (Debian's faketime): best effort, the
+// suite skips that fault without it.
+const faketime = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1'];
+if (!faketime.some((p) => existsSync(p)) && typeof process.getuid === 'function' && process.getuid() === 0 && existsSync('/usr/bin/apt-get')) {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (spawnSync('apt-get', ['install', '-y', '-qq', 'faketime'], { stdio: 'ignore', env }).status !== 0) {
+    console.error('[pre] faketime not installed: the fault suite will skip the clock-jump fault');
+  }
+}

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { packageRoot } from '../../src/common/index.js';
@@ -13,6 +13,8 @@ export interface AgentProcess {
   readonly dataDir: string;
   readonly logPath: string;
   signal(sig: NodeJS.Signals): void;
+  /** Moves this agent's wall clock (libfaketime; secondaries only, when it is installed): "+200d", "+0". */
+  readonly setClock: ((offset: string) => void) | undefined;
   running(): boolean;
   /** Starts it again (after a kill or a stop) and waits until it answers. */
   start(): Promise<void>;
@@ -30,6 +32,9 @@ export interface FaultCluster {
   url(dc: string): string;
   stop(): Promise<void>;
 }
+
+/** Debian's libfaketime (package faketime): a process's wall clock moved by a file's content. */
+const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1'].find((p) => existsSync(p));
 
 /** Mounts a tmpfs of `sizeMb` at `dir` when this process may (root on Linux); false otherwise. */
 function mountTmpfs(dir: string, sizeMb: number): boolean {
@@ -70,6 +75,12 @@ export async function startFaultCluster({ datacenters, dir, tmpfsFor = [] }: { d
       { mode: 0o600 },
     );
     const logPath = join(dir, `${dc}-agent.log`);
+    // Secondaries run under libfaketime (when installed) with a clock offset file: "+0" until a fault moves it.
+    const clockFile = dc !== primary && LIBFAKETIME ? join(dir, `${dc}-clock`) : undefined;
+    if (clockFile) writeFileSync(clockFile, '+0\n');
+    const clockEnv = clockFile
+      ? { LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: clockFile, FAKETIME_NO_CACHE: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' }
+      : {};
     let child: ChildProcess | undefined;
     const http = `http://127.0.0.1:${port}`;
     const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
@@ -82,10 +93,11 @@ export async function startFaultCluster({ datacenters, dir, tmpfsFor = [] }: { d
         if (running()) child!.kill(sig);
       },
       running,
+      setClock: clockFile ? (offset) => writeFileSync(clockFile, `${offset}\n`) : undefined,
       async start() {
         if (running()) return;
         const fd = openSync(logPath, 'a', 0o600);
-        child = spawn(process.execPath, [join(packageRoot(), 'bin', 'trellis.js'), 'agent', '-config-file', configPath], { stdio: ['ignore', fd, fd], env: { ...process.env, FORCE_COLOR: '0' } });
+        child = spawn(process.execPath, [join(packageRoot(), 'bin', 'trellis.js'), 'agent', '-config-file', configPath], { stdio: ['ignore', fd, fd], env: { ...process.env, FORCE_COLOR: '0', ...clockEnv } });
         closeSync(fd);
         children.add(child);
         await waitForAgent(http, child, logPath, 90_000);

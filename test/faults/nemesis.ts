@@ -63,7 +63,7 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
-    name: 'SIGSTOP the hub nats-server for 2 s',
+    name: 'SIGSTOP the hub nats-server',
     applicable: () => true,
     async inject(c) {
       c.nats.servers.get(c.primary)!.pause();
@@ -71,7 +71,7 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
-    name: 'SIGSTOP a secondary agent for 2 s',
+    name: 'SIGSTOP a secondary agent',
     applicable: (c) => secondaries(c).length > 0,
     async inject(c, target) {
       c.agents.get(target)!.signal('SIGSTOP');
@@ -79,7 +79,7 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
-    name: 'SIGSTOP the primary agent for 2 s',
+    name: 'SIGSTOP the primary agent',
     applicable: () => true,
     async inject(c) {
       c.agents.get(c.primary)!.signal('SIGSTOP');
@@ -111,6 +111,15 @@ export const FAULTS: readonly Fault[] = [
       await sleep(300);
       rmSync(join(c.dir, 'nats', target, 'jetstream'), { recursive: true, force: true });
       return async () => restartServer(c, target);
+    },
+  },
+  {
+    name: "a secondary's clock jumps 200 days ahead, then back",
+    applicable: (c) => [...c.agents.values()].some((a) => a.setClock !== undefined),
+    async inject(c, target) {
+      const agent = c.agents.get(target)!;
+      agent.setClock!('+200d');
+      return async () => agent.setClock!('+0');
     },
   },
   {
