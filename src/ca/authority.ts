@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { TrellisError, errorMessage, type Logger } from '../common/index.js';
 import { DEFAULT_CA_CONFIG, SCHEMA_VERSION, type CAConfigRecord, type CARootRow, type CAStateRow, type IntermediateRow, type Origin } from '../events/index.js';
@@ -125,7 +125,7 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps): Cert
     if (!w) return;
     const csr = csrText === '' ? '' : createHash('sha256').update(csrText).digest('hex');
     try {
-      await w.submit(`csr-refused-${caller}-${csr || now()}-${count}-${now()}`, () => ({
+      await w.submit(`csr-refused-${caller}-${randomUUID()}`, () => ({
         event: { v: SCHEMA_VERSION, type: 'CSRRefused', at: now(), by: `agent:${caller}`, data: { datacenter: caller, reason: reason.slice(0, 512), csr, count } },
         result: undefined,
       }));
