@@ -21,8 +21,13 @@ function localJetStream(dc: string, suffixes: readonly string[]): string[] {
 /**
  * A datacenter's agent on its own nats-server. It may use its local JetStream freely (it creates
  * the stream or the mirror), publish RPC requests and WAN announcements only under its own name,
- * answer the requests it receives, and read only its own inbox. Only the primary's agent may
- * append to the event stream.
+ * answer requests (replies go to the caller's `_INBOX.<dc>.<random>`), and read only its own inbox.
+ * Only the primary's agent may append to the event stream.
+ *
+ * Not `allow_responses`: nats-server then tracks a response permission for every message it
+ * delivers with a reply subject — every JetStream message — and the projector read 15× slower
+ * (6.6k instead of 100k events/s, measured). Publishing to `_INBOX.>` is what the leafnode link
+ * allows anyway; inboxes end in 128-bit random tokens only their owner can subscribe to.
  */
 export function agentPermissions(dc: string, primary: string): NatsPermissions {
   return {
@@ -32,10 +37,11 @@ export function agentPermissions(dc: string, primary: string): NatsPermissions {
       '$JS.FC.>',
       `trellis.rpc.*.*.*.${dc}`,
       `trellis.wan.announce.${dc}`,
+      '_INBOX.>',
       ...(dc === primary ? ['trellis.events.>'] : []),
     ],
     subscribe: [`${inboxPrefixFor(dc)}.>`, `trellis.rpc.${dc}.>`, 'trellis.wan.announce.*'],
-    allowResponses: true,
+    allowResponses: false,
   };
 }
 
