@@ -11,6 +11,7 @@ import { benchAuthorize } from './cases/authorize.js';
 import { benchLeafSign } from './cases/leaf-sign.js';
 import { benchCsrSign } from './cases/csr-sign.js';
 import { benchProxy } from './cases/proxy.js';
+import { benchBootstrap } from './cases/bootstrap.js';
 
 const CASES: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   append: benchAppend,
@@ -21,6 +22,7 @@ const CASES: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   'leaf-sign': benchLeafSign,
   'csr-sign': benchCsrSign,
   proxy: benchProxy,
+  bootstrap: benchBootstrap,
 };
 
 const { values } = parseArgs({

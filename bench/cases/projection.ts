@@ -1,13 +1,12 @@
 import { join } from 'node:path';
-import { chainEvent, decodeEvent, eventSubject, EVENTS_STREAM, GENESIS_PREV, type TrellisEvent } from '../../src/events/index.js';
-import { createEventLog } from '../../src/log/index.js';
+import { decodeEvent, EVENTS_STREAM } from '../../src/events/index.js';
 import { openView } from '../../src/view/index.js';
 import { createProjector } from '../../src/projector/index.js';
 import { replayInto, verifyChain } from '../../src/audit/index.js';
 import { subscribe } from '../../src/subscribe/index.js';
 import { silentLogger } from '../../src/common/index.js';
 import { result, type BenchContext, type BenchResult } from '../lib.js';
-import { startBenchCluster } from './setup.js';
+import { fillStream, startBenchCluster } from './setup.js';
 
 /**
  * projection.events_per_s: a fresh view catching up a stream of N events through the projector
@@ -19,40 +18,8 @@ export async function benchProjection(ctx: BenchContext): Promise<BenchResult[]>
   const total = ctx.quick ? 30_000 : 200_000;
   const cluster = await startBenchCluster(['dc1']);
   try {
-    const { js, jsm, nc } = cluster.dc('dc1');
-    // Filled through trellis's own appender: js.publish spends most of its time building an Error
-    // per request (for stack traces), which would make the set-up the slowest part of the run.
-    const log = createEventLog({ nc, jsm });
-    const ids = 5000;
-    let pending: Promise<unknown>[] = [];
-    let prev = GENESIS_PREV;
-    for (let i = 0; i < total; i++) {
-      const id = `00000000-0000-4000-8000-${String(i % ids).padStart(12, '0')}`;
-      const intention = {
-        ID: id,
-        SourceNS: 'default',
-        SourceName: `web-${i % ids}`,
-        DestinationNS: 'default',
-        DestinationName: 'db',
-        SourceType: 'consul' as const,
-        Action: i % 2 ? ('allow' as const) : ('deny' as const),
-        Description: 'bench',
-        Meta: { team: 'a' },
-        Precedence: 9,
-        CreatedAt: 1_700_000_000_000,
-        UpdatedAt: 1_700_000_000_000 + i,
-      };
-      const event: TrellisEvent = i < ids ? { v: 1, type: 'IntentionCreated', at: i, by: 'bench', data: { intention } } : { v: 1, type: 'IntentionUpdated', at: i, by: 'bench', data: { intention } };
-      const chained = chainEvent(event, prev);
-      prev = chained.hash;
-      pending.push(log.appendRaw(eventSubject(event), chained.bytes, { expectedLastSeq: i }));
-      if (pending.length >= 512) {
-        await Promise.all(pending);
-        pending = [];
-      }
-    }
-    await Promise.all(pending);
-    log.close();
+    const { js, jsm } = cluster.dc('dc1');
+    await fillStream(cluster.dc('dc1'), total);
     ctx.log(`stream filled with ${total} events`);
 
     // Baseline: raw ordered consumer + decode.
