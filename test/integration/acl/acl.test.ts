@@ -149,6 +149,33 @@ describe('ACLs (Consul-compatible subset), at the primary and at a secondary wit
     assert.match(err.join(''), /403 \(Permission denied: token with AccessorID '00000000-0000-0000-0000-000000000002' lacks permission 'acl:write'\)/);
   });
 
+  it('node and query rules: catalog registration needs node:write (and service:write), reads are filtered; prepared queries need query:write, lists show what query:read allows', async () => {
+    const catalogToken = await tokenWith('catalog-n1', 'node "n1" { policy = "write" }\nservice "svc1" { policy = "write" }\nquery_prefix "q-" { policy = "write" }');
+    const reg = (node: string, service: string, token: string) =>
+      http(url('dc1'), 'PUT', '/v1/catalog/register', { Node: node, Address: '10.0.0.1', Service: { Service: service, Port: 80 } }, as(token));
+    assert.equal((await reg('n1', 'svc1', catalogToken.secret)).status, 200);
+    const otherNode = await reg('n2', 'svc1', catalogToken.secret);
+    assert.equal(otherNode.status, 403);
+    assert.match(otherNode.text, /lacks permission 'node:write' on "n2"/);
+    assert.match((await reg('n1', 'svc2', catalogToken.secret)).text, /lacks permission 'service:write' on "svc2"/);
+    assert.equal((await reg('n2', 'svc2', MANAGEMENT)).status, 200);
+    // Reads are filtered: the token reads n1/svc1 (write implies read), not n2/svc2.
+    const nodes = (await http(url('dc1'), 'GET', '/v1/catalog/nodes', undefined, as(catalogToken.secret))).body as Array<{ Node: string }>;
+    assert.deepEqual(nodes.map((n) => n.Node), ['n1']);
+    const services = (await http(url('dc1'), 'GET', '/v1/catalog/services', undefined, as(catalogToken.secret))).body as Record<string, string[]>;
+    assert.deepEqual(Object.keys(services), ['svc1']);
+    assert.deepEqual((await http(url('dc1'), 'GET', '/v1/health/service/svc2', undefined, as(catalogToken.secret))).body, []);
+    // Prepared queries: query:write on the name.
+    const q = await http(url('dc1'), 'POST', '/v1/query', { Name: 'q-web', Service: { Service: 'svc1' } }, as(catalogToken.secret));
+    assert.equal(q.status, 200, q.text);
+    const denied = await http(url('dc1'), 'POST', '/v1/query', { Name: 'other', Service: { Service: 'svc1' } }, as(catalogToken.secret));
+    assert.equal(denied.status, 403);
+    assert.match(denied.text, /lacks permission 'query:write' on "other"/);
+    assert.equal((await http(url('dc1'), 'POST', '/v1/query', { Name: 'other', Service: { Service: 'svc2' } }, as(MANAGEMENT))).status, 200);
+    const queries = (await http(url('dc1'), 'GET', '/v1/query', undefined, as(catalogToken.secret))).body as Array<{ Name: string }>;
+    assert.deepEqual(queries.map((x) => x.Name), ['q-web']);
+  });
+
   it('only a hash of each secret enters the stream', async () => {
     const nc = cluster.agent('dc1').nc;
     const secrets = [MANAGEMENT, dbWriter.secret, webService.secret, operatorRead.secret];
