@@ -29,7 +29,7 @@ describe('HTTP hardening: HTTPS with verify_incoming, per-client rate and connec
       fileConfig: () => ({
         ports: { https: 0 },
         tls: { defaults: { ca_file: tls.caFile, cert_file: tls.certFile, key_file: tls.keyFile, verify_incoming: true } },
-        limits: { http_requests_per_client: 5, http_max_conns_per_client: 4, http_request_timeout_ms: 500 },
+        limits: { http_requests_per_client: 2, http_max_conns_per_client: 4, http_request_timeout_ms: 500 },
       }),
     });
   });
@@ -60,10 +60,12 @@ describe('HTTP hardening: HTTPS with verify_incoming, per-client rate and connec
         text = r.text;
       }
     }
-    assert.ok(statuses.slice(0, 10).every((s) => s === 200), `the burst (2 s worth) passes: ${statuses.join(',')}`);
+    // 2/s with a burst of 4: 25 requests cannot all pass unless they take over 10 s (a slow machine
+    // refills the bucket while they run, so only the burst is certain).
+    assert.ok(statuses.slice(0, 4).every((s) => s === 200), `the burst (2 s worth) passes: ${statuses.join(',')}`);
     assert.ok(statuses.includes(429), statuses.join(','));
     assert.match(retryAfter ?? '', /^\d+$/);
-    assert.match(text, /^Too many requests from 127\.0\.0\.1: the limit is 5 per second; retry after \d+ s$/);
+    assert.match(text, /^Too many requests from 127\.0\.0\.1: the limit is 2 per second; retry after \d+ s$/);
     await new Promise((r) => setTimeout(r, 1200));
     assert.equal((await http(cluster.agent('dc1').httpUrl, 'GET', '/v1/status/leader')).status, 200, 'and it refills');
   });
