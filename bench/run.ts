@@ -2,7 +2,12 @@
 // baseline measured in the same run and their ratio.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatTable, type BenchContext, type BenchResult } from './lib.js';
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { formatTable, renderReport, type BenchContext, type BenchResult } from './lib.js';
+import { findNatsServer } from '../src/natsd/index.js';
+import { packageRoot } from '../src/common/index.js';
 import { benchAppend } from './cases/append.js';
 import { benchProjection } from './cases/projection.js';
 import { benchReplication } from './cases/replication.js';
@@ -31,6 +36,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     only: { type: 'string' },
     seconds: { type: 'string' },
+    report: { type: 'boolean', default: false },
   },
 });
 
@@ -56,5 +62,17 @@ console.log(formatTable(results));
 if (values.json) {
   writeFileSync(values.json, `${JSON.stringify({ results: results.map(({ name, value, unit, baseline, ratio }) => ({ name, value, unit, baseline, ratio })) }, null, 2)}\n`);
   console.log(`wrote ${values.json}`);
+}
+if (values.report) {
+  let natsServer = 'unknown';
+  try {
+    natsServer = execFileSync(findNatsServer(process.env), ['--version'], { encoding: 'utf8' }).trim().replace(/^nats-server:\s*/, '');
+  } catch {
+    // reported as unknown
+  }
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, natsServer };
+  const path = join(packageRoot(), 'docs', 'BENCHMARKS.md');
+  writeFileSync(path, renderReport(results, machine, new Date(), quick));
+  console.log(`wrote ${path}`);
 }
 process.exit(0);
