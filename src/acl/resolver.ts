@@ -49,10 +49,13 @@ export const GLOBAL_MANAGEMENT_POLICY: ACLPolicyRow = {
   ModifyIndex: 1,
 };
 
+/** What the log keeps of a SecretID: its SHA-256 in hex. */
+export const secretHash = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
 /** The anonymous token before anyone gave it policies (it has no event until then). */
 export const ANONYMOUS_TOKEN: ACLTokenRow = {
   AccessorID: ANONYMOUS_ACCESSOR_ID,
-  SecretHash: createHash('sha256').update('anonymous').digest('hex'),
+  SecretHash: secretHash('anonymous'),
   Description: 'Anonymous Token',
   Policies: [],
   Local: false,
@@ -64,8 +67,6 @@ export const ANONYMOUS_TOKEN: ACLTokenRow = {
   ModifyIndex: 1,
 };
 
-/** What the log keeps of a SecretID: its SHA-256 in hex. */
-export const secretHash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
 /** Consul's `acl` block: `enabled`, `default_policy`, `tokens { initial_management, default }`. */
 export interface AclSettings {
@@ -138,14 +139,15 @@ export function createAclResolver({ settings, view, datacenter, now = Date.now }
     return !row.Local || row.Datacenter === datacenter;
   }
 
-  function lookup(secret: string): Authorizer {
+  /** The authorizer of a secret, and whether it may be cached (an expiring token is re-checked every time). */
+  function lookup(secret: string): { authz: Authorizer; cacheable: boolean } {
     if (secret === 'anonymous') {
-      return authorizerOf(ANONYMOUS_ACCESSOR_ID, view.aclToken(ANONYMOUS_ACCESSOR_ID)?.Policies ?? []);
+      return { authz: authorizerOf(ANONYMOUS_ACCESSOR_ID, view.aclToken(ANONYMOUS_ACCESSOR_ID)?.Policies ?? []), cacheable: true };
     }
     const row = view.aclTokenBySecretHash(secretHash(secret));
-    if (usable(row)) return authorizerOf(row.AccessorID, row.Policies);
+    if (usable(row)) return { authz: authorizerOf(row.AccessorID, row.Policies), cacheable: row.ExpirationTime === 0 };
     // The configured bootstrap token works here before (or without) its event replicating.
-    if (settings.initialManagement && secret === settings.initialManagement) return authorizerOf('initial-management', [GLOBAL_MANAGEMENT_ID]);
+    if (settings.initialManagement && secret === settings.initialManagement) return { authz: authorizerOf('initial-management', [GLOBAL_MANAGEMENT_ID]), cacheable: true };
     throw ACL_NOT_FOUND();
   }
 
@@ -161,9 +163,9 @@ export function createAclResolver({ settings, view, datacenter, now = Date.now }
       }
       const hit = cache.get(effective);
       if (hit) return hit;
-      const authz = lookup(effective);
-      // Expiring tokens are re-checked every time; the cache holds at most a few thousand.
-      if (cache.size < 4096 && !(view.aclTokenBySecretHash(secretHash(effective))?.ExpirationTime ?? 0)) cache.set(effective, authz);
+      const { authz, cacheable } = lookup(effective);
+      // The cache holds at most a few thousand.
+      if (cacheable && cache.size < 4096) cache.set(effective, authz);
       return authz;
     },
     tokenOf(secret) {

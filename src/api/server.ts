@@ -12,7 +12,7 @@ import { registerStatusRoutes, type ReplicationStatus } from './routes/status.js
 import { registerCatalogRoutes, type CatalogApi } from './routes/catalog.js';
 import { registerEventRoutes, type EventsApi } from './routes/events.js';
 import { registerAclRoutes, type AclApi } from './routes/acl.js';
-import { requestToken } from './acl.js';
+import { relayTo } from './forward.js';
 
 /** What the HTTP API needs from the agent; everything else stays behind these functions. */
 export interface ApiContext {
@@ -180,18 +180,7 @@ export function buildApi(ctx: ApiContext, https?: HttpsOptions): FastifyInstance
     app.addHook('preValidation', async (request, reply) => {
       const dc = (request.query as Record<string, unknown>).dc;
       if (typeof dc !== 'string' || dc === '' || dc === ctx.datacenter) return;
-      const token = requestToken(request);
-      const answer = await forward(dc, {
-        method: request.method,
-        url: request.url,
-        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-        ...(typeof token === 'string' ? { token } : {}),
-      });
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (name.startsWith('x-consul-')) reply.raw.setHeader(name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()), value);
-        else void reply.header(name, value);
-      }
-      await reply.code(answer.status).send(answer.body);
+      await relayTo(forward, dc, request, reply);
     });
   }
   registerStatusRoutes(app, ctx);

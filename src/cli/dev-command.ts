@@ -10,16 +10,19 @@ import { shutdownSignal } from './signals.js';
 import type { CliIo } from './main.js';
 
 
+/** `--datacenters dc1,dc2,…` (the first is the primary), as `trellis dev` and `trellis nats-config` take it. */
+export const datacenterListSchema = z
+  .string()
+  .transform((s) => s.split(',').map((d) => d.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'datacenter names are lowercase letters, digits, "-" and "_"'))
+      .min(1, 'name at least one datacenter')
+      .refine((a) => new Set(a).size === a.length, 'datacenter names must be unique'),
+  );
+
 const devOptionsSchema = z.object({
-  datacenters: z
-    .string()
-    .transform((s) => s.split(',').map((d) => d.trim()).filter(Boolean))
-    .pipe(
-      z
-        .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'datacenter names are lowercase letters, digits, "-" and "_"'))
-        .min(1, 'name at least one datacenter')
-        .refine((a) => new Set(a).size === a.length, 'datacenter names must be unique'),
-    ),
+  datacenters: datacenterListSchema,
   portBase: z.coerce.number().int().min(1).max(65000),
   dataDir: z.string().min(1),
   defaultIntentionPolicy: z.enum(['allow', 'deny']),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { errorMessage } from '../common/index.js';
 import { writeDeployment } from '../natsd/deployment.js';
+import { datacenterListSchema } from './dev-command.js';
 import { CliExit } from './exit.js';
 import type { CliIo } from './main.js';
 
@@ -22,10 +23,9 @@ export function registerNatsConfigCommand(program: Command, io: CliIo): void {
     .option('--host <pattern>', 'host name of a datacenter\'s nats-server; {dc} is replaced', '{dc}-nats.example.internal')
     .option('--tls-dir <dir>', 'where ca.pem, server.pem and server-key.pem will be on every server (your own CA)', '/etc/nats-server')
     .action((flags: NatsConfigFlags) => {
-      const datacenters = (flags.datacenters ?? '').split(',').map((d) => d.trim()).filter(Boolean);
-      const bad = datacenters.find((d) => !/^[a-z0-9][a-z0-9_-]{0,62}$/.test(d));
-      if (datacenters.length === 0 || bad !== undefined) throw new CliExit(1, `-datacenters: ${JSON.stringify(bad ?? '')} is not a datacenter name (lowercase letters, digits, "-", "_")`);
-      if (new Set(datacenters).size !== datacenters.length) throw new CliExit(1, '-datacenters: a datacenter is named twice');
+      const parsed = datacenterListSchema.safeParse(flags.datacenters ?? '');
+      if (!parsed.success) throw new CliExit(1, `-datacenters: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+      const datacenters = parsed.data;
       const tlsDir = flags.tlsDir ?? '/etc/nats-server';
       const host = flags.host ?? '{dc}-nats.example.internal';
       try {

@@ -260,10 +260,7 @@ export function createWriter({ log, view, logger, registry, maxInflight = 256, m
           } else if (ack.duplicate) {
             // Stored before under this request id (a retry whose first answer was lost): answer
             // with where it landed; nothing was appended at `seq`, so resynchronise.
-            view.waitForSeq(ack.seq, applyTimeoutMs).then(
-              () => p.resolve({ result, index: ack.seq, duplicate: true }),
-              (err: unknown) => p.reject(err),
-            );
+            answerWhenApplied(p, result, ack.seq, true);
             failed = true;
           } else {
             failedAppends.push({ p, result, seq, reason: new TrellisError('E_CONFLICT', `append landed at ${ack.seq}, not ${seq}`) });

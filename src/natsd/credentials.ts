@@ -4,6 +4,7 @@ import bcrypt from 'bcryptjs';
 import type { ConnectionOptions } from '@nats-io/nats-core';
 import { z } from 'zod';
 import { TrellisError, errorMessage } from '../common/index.js';
+import type { NatsUserSpec } from './config.js';
 
 /** How a client reaches one datacenter's nats-server: address, identity, the CA to verify it by. */
 export interface NatsCredentials {
@@ -75,3 +76,14 @@ export const newPassword = () => randomBytes(24).toString('base64url');
  * server's config file does not hand out the credentials of every datacenter.
  */
 export const passwordHash = (password: string) => bcrypt.hashSync(password, 10);
+
+/** A user with a fresh password: its spec for nats-server's config (hash only) and the password for its credentials file. */
+export interface IssuedUser {
+  readonly spec: NatsUserSpec;
+  readonly password: string;
+}
+
+export function issueUser(user: string, permissions: NatsUserSpec['permissions']): IssuedUser {
+  const password = newPassword();
+  return { password, spec: { user, passwordHash: passwordHash(password), permissions } };
+}

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderNatsConfig, type NatsUserSpec } from './config.js';
-import { newPassword, passwordHash, writeCredentialsFile } from './credentials.js';
+import { issueUser, writeCredentialsFile } from './credentials.js';
 import { agentPermissions, inboxPrefixFor, leafPermissions, leafUser, readerPermissions, readerUser } from './permissions.js';
 import type { TlsFiles } from './dev-tls.js';
 
@@ -28,7 +28,7 @@ export function writeDeployment(spec: DeploymentSpec): string[] {
   if (!primary) throw new Error('at least one datacenter is needed');
   const storeDir = spec.storeDir ?? '/var/lib/nats';
   const written: string[] = [];
-  const leaf = new Map(secondaries.map((dc) => [dc, newPassword()]));
+  const leaf = new Map(secondaries.map((dc) => [dc, issueUser(leafUser(dc), leafPermissions(dc, primary, spec.datacenters))]));
   const users = (dc: string, dir: string): NatsUserSpec[] =>
     (
       [
@@ -36,17 +36,16 @@ export function writeDeployment(spec: DeploymentSpec): string[] {
         ['reader', readerUser(dc), readerPermissions(dc)],
       ] as const
     ).map(([role, user, permissions]) => {
-      const password = newPassword();
+      const issued = issueUser(user, permissions);
       const file = join(dir, `${role}-credentials.json`);
-      writeCredentialsFile(file, { url: `nats://${spec.hostOf(dc)}:4222`, user, password, inboxPrefix: inboxPrefixFor(user), caFile: spec.tls.caFile });
+      writeCredentialsFile(file, { url: `nats://${spec.hostOf(dc)}:4222`, user, password: issued.password, inboxPrefix: inboxPrefixFor(user), caFile: spec.tls.caFile });
       written.push(file);
-      return { user, passwordHash: passwordHash(password), permissions };
+      return issued.spec;
     });
   for (const dc of spec.datacenters) {
     const dir = join(spec.out, dc);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const isPrimary = dc === primary;
-    const password = leaf.get(dc);
     const config = renderNatsConfig({
       name: dc,
       domain: dc,
@@ -58,8 +57,8 @@ export function writeDeployment(spec: DeploymentSpec): string[] {
       users: users(dc, dir),
       tls: spec.tls,
       ...(isPrimary
-        ? { leafListenPort: 7422, leafAdvertise: `${spec.hostOf(dc)}:7422`, leafUsers: secondaries.map((s) => ({ user: leafUser(s), passwordHash: passwordHash(leaf.get(s)!), permissions: leafPermissions(s, primary, spec.datacenters) })) }
-        : { leafRemotes: [`nats-leaf://${leafUser(dc)}:${password}@${spec.hostOf(primary)}:7422`] }),
+        ? { leafListenPort: 7422, leafAdvertise: `${spec.hostOf(dc)}:7422`, leafUsers: secondaries.map((s) => leaf.get(s)!.spec) }
+        : { leafRemotes: [`nats-leaf://${leafUser(dc)}:${leaf.get(dc)!.password}@${spec.hostOf(primary)}:7422`] }),
     });
     const file = join(dir, 'nats-server.conf');
     writeFileSync(file, config, { mode: 0o600 });

@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
-import { newPassword, passwordHash, writeCredentialsFile, type NatsCredentials } from './credentials.js';
+import { issueUser, writeCredentialsFile, type IssuedUser, type NatsCredentials } from './credentials.js';
 import { ensureDevTls, type TlsFiles } from './dev-tls.js';
 import { agentPermissions, inboxPrefixFor, leafPermissions, leafUser, readerPermissions, readerUser } from './permissions.js';
-import type { NatsUserSpec } from './config.js';
 import { freePort, startNatsServer, waitForLeafnodes, type RunningNatsServer } from './server.js';
 
 /** A credential and the 0600 file it was written to. */
@@ -36,16 +35,6 @@ export interface StartDatacenterServersOptions {
   readonly logger?: Logger;
 }
 
-interface Issued {
-  readonly spec: NatsUserSpec;
-  readonly password: string;
-}
-
-function issue(user: string, permissions: NatsUserSpec['permissions']): Issued {
-  const password = newPassword();
-  return { password, spec: { user, passwordHash: passwordHash(password), permissions } };
-}
-
 /**
  * One nats-server per datacenter, JetStream domain = datacenter name, secondaries leafnodes of the
  * hub; TLS on every client and leafnode connection, and a user per role with least privilege
@@ -62,17 +51,17 @@ export async function startDatacenterServers({ datacenters, baseDir, bin, logger
     await Promise.all([...servers.values()].map((s) => s.stop()));
   };
 
-  const clientUsers = new Map<string, { agent: Issued; reader: Issued }>();
+  const clientUsers = new Map<string, { agent: IssuedUser; reader: IssuedUser }>();
   for (const dc of datacenters) {
-    clientUsers.set(dc, { agent: issue(dc, agentPermissions(dc, primary)), reader: issue(readerUser(dc), readerPermissions(dc)) });
+    clientUsers.set(dc, { agent: issueUser(dc, agentPermissions(dc, primary)), reader: issueUser(readerUser(dc), readerPermissions(dc)) });
   }
-  const leafUsers = new Map(secondaries.map((dc) => [dc, issue(leafUser(dc), leafPermissions(dc, primary, datacenters))]));
+  const leafUsers = new Map(secondaries.map((dc) => [dc, issueUser(leafUser(dc), leafPermissions(dc, primary, datacenters))]));
 
   const record = (dc: string, url: string) => {
     const users = clientUsers.get(dc)!;
     const dir = join(baseDir, dc, 'credentials');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const write = (role: 'agent' | 'reader', issued: Issued): IssuedCredentials => {
+    const write = (role: 'agent' | 'reader', issued: IssuedUser): IssuedCredentials => {
       const creds: IssuedCredentials = { file: join(dir, `${role}.json`), url, user: issued.spec.user, password: issued.password, inboxPrefix: inboxPrefixFor(issued.spec.user), caFile: tls.caFile };
       writeCredentialsFile(creds.file, creds);
       return creds;

@@ -76,10 +76,13 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
   /** One subscription's worth of consuming; resolves when it ends (stop, halt or transport error). */
   async function consumeOnce(): Promise<void> {
     const consumer = await js.consumers.get(stream, { opt_start_seq: view.appliedSeq() + 1 });
+    // One manager per subscription (making one asks the server for account info): the chain's
+    // starting point and the watchdog's stream checks both use it.
+    const jsm = await js.jetstreamManager();
     // The hash chain continues from the last applied event's stored bytes.
     let lastHash = GENESIS_PREV;
     if (view.appliedSeq() > 0) {
-      const m = await (await js.jetstreamManager()).streams.getMessage(stream, { seq: view.appliedSeq() });
+      const m = await jsm.streams.getMessage(stream, { seq: view.appliedSeq() });
       if (!m) throw new TrellisError('E_INTERNAL', `event ${view.appliedSeq()} is not in ${stream}: cannot continue the hash chain`);
       lastHash = eventHash(m.data);
     }
@@ -162,8 +165,8 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
         seenAt = nextSeq;
         return;
       }
-      js.jetstreamManager()
-        .then((jsm) => jsm.streams.info(stream))
+      jsm.streams
+        .info(stream)
         .then((info) => {
           if (nextSeq === seenAt && info.state.last_seq >= nextSeq && !stopped && !halted) {
             log.warn({ appliedSeq: view.appliedSeq(), streamSeq: info.state.last_seq }, 'projector received nothing while the stream has more; resubscribing');

@@ -1,7 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mkdtempSync } from 'node:fs';
 import { startFaultCluster } from './cluster.js';
 import { FAULTS } from './nemesis.js';
 import { check, waitForConvergence, type CheckResult } from './checker.js';
@@ -94,7 +93,7 @@ export async function runFaults(o: FaultRunOptions): Promise<FaultReport> {
     const { log: _log, ...options } = o;
     return {
       ...result,
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      machine: { cpus: cpus().length, node: process.version },
       options,
       rounds,
       convergeMs: { p50: sorted[Math.floor((sorted.length - 1) / 2)] ?? 0, max: sorted[sorted.length - 1] ?? 0 },

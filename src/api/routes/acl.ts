@@ -18,6 +18,7 @@ import {
 } from '../../acl/index.js';
 import { authzOf, requestToken } from '../acl.js';
 import { originOf } from '../actor.js';
+import { relayTo } from '../forward.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
 import type { ApiContext } from '../server.js';
 
@@ -64,15 +65,7 @@ export function registerAclRoutes(app: FastifyInstance, ctx: ApiContext): void {
     authz(request).require('acl', 'write');
     if (!acl!.submit) {
       if (!ctx.forwardRead) throw new TrellisError('E_PRIMARY_UNREACHABLE', `ACL writes go to the primary datacenter ${ctx.primaryDatacenter}`);
-      const token = requestToken(request);
-      const answer = await ctx.forwardRead(ctx.primaryDatacenter, {
-        method: request.method,
-        url: request.url,
-        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-        ...(token ? { token } : {}),
-      });
-      for (const [name, value] of Object.entries(answer.headers)) if (name === 'content-type') void reply.header(name, value);
-      await reply.code(answer.status).send(answer.body);
+      await relayTo(ctx.forwardRead, ctx.primaryDatacenter, request, reply);
       return undefined;
     }
     const token = requestToken(request);

@@ -16,6 +16,7 @@ import {
   type HealthStatus,
   type ServiceRow,
 } from '../../catalog/index.js';
+import { Reader, isObject } from '../../catalog/reader.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
 import { authzOf } from '../acl.js';
 import type { FastifyRequest } from 'fastify';
@@ -65,9 +66,11 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: ApiContext): vo
   // ACLs, as Consul: reads are filtered (what the token may not read is left out), writes need
   // node:write / service:write / query:write on what they change.
   const authz = (request: FastifyRequest) => authzOf(request, ctx.acl?.resolver);
+  // The names an ACL check is made on are read as the registration will read them (Consul's
+  // case-insensitive, snake_case-tolerant matching): `"NODE": "n2"` is node n2 for both.
   const field = (body: unknown, key: string): string | undefined => {
-    if (typeof body !== 'object' || body === null) return undefined;
-    const v = (body as Record<string, unknown>)[key] ?? (body as Record<string, unknown>)[key.toLowerCase()];
+    if (!isObject(body)) return undefined;
+    const v = new Reader(body, '').raw(key);
     return typeof v === 'string' ? v : undefined;
   };
   /** A check is visible with node:read on its node and, for a service check, service:read on its service. */
@@ -83,8 +86,7 @@ export function registerCatalogRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.put('/v1/catalog/register', async (request) => {
     const a = authz(request);
     a.require('node', 'write', field(request.body, 'Node') ?? '');
-    const svc = (request.body as { Service?: unknown } | null)?.Service;
-    const svcName = field(svc, 'Service');
+    const svcName = field(isObject(request.body) ? new Reader(request.body, '').raw('Service') : undefined, 'Service');
     if (svcName !== undefined) a.require('service', 'write', svcName);
     await catalog.register(request.body);
     return true;
