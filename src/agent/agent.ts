@@ -7,7 +7,8 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { TrellisError, errorMessage, type Logger } from '../common/index.js';
-import { createEventLog, createWriter, ensureStream, eventsMirrorDefinition, eventsStreamDefinition, readEvents, type EventLog, type Writer } from '../log/index.js';
+import { createEventLog, createWriter, ensureStream, eventsMirrorDefinition, eventsStreamDefinition, readEvents, streamInfo, type EventLog, type Writer } from '../log/index.js';
+import { createSnapshotStore, createSnapshotter, loadNewestSnapshot, newestSnapshot } from '../snapshot/index.js';
 import { EVENTS_STREAM, GENESIS_PREV, SCHEMA_VERSION, chainEvent, type Origin } from '../events/index.js';
 import { openView, type View } from '../view/index.js';
 import { createProjector, type Projector } from '../projector/index.js';
@@ -98,11 +99,6 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       );
     });
     const js = jetstream(nc, { domain: datacenter });
-    const stream = await ensureStream(jsm, isPrimary ? eventsStreamDefinition() : eventsMirrorDefinition(primary), log);
-    const eventLog = isPrimary ? createEventLog({ nc, jsm }) : undefined;
-    if (eventLog) cleanups.push(() => eventLog.close());
-    if (eventLog && stream.state.last_seq === 0) await startLog(eventLog, primary, log);
-
     if (rebuild) {
       // The view is derived data: the stream is the truth. Rebuilding is a replay from sequence 1.
       log.warn({ path: join(config.dataDir, 'view') }, 'rebuilding the view from the event log (-rebuild)');
@@ -110,6 +106,28 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
     }
     const view = openView({ path: join(config.dataDir, 'view'), logger: log });
     cleanups.push(() => view.close());
+    let eventLog: EventLog | undefined;
+    if (isPrimary) {
+      const stream = await ensureStream(jsm, eventsStreamDefinition(), log);
+      const primaryLog = createEventLog({ nc, jsm });
+      eventLog = primaryLog;
+      cleanups.push(() => primaryLog.close());
+      if (stream.state.last_seq === 0) await startLog(primaryLog, primary, log);
+    } else {
+      // A new secondary (an empty view) starts from the primary's newest snapshot, unless it is
+      // rebuilding from a local stream that holds the whole log (a rebuild replays the log itself).
+      const local = await streamInfo(jsm, EVENTS_STREAM);
+      const localFromStart = local !== undefined && local.state.first_seq <= 1 && local.state.messages > 0;
+      if (config.snapshots.bootstrap && view.appliedSeq() === 0 && !(rebuild && localFromStart)) {
+        await loadNewestSnapshot({ primaryJs: jetstream(nc, { domain: primary }), view, logger: log });
+      }
+      await ensureStream(jsm, mirrorDefinition(), log);
+    }
+    /** The mirror copies from the view's next event when the view can continue the chain without the earlier ones. */
+    function mirrorDefinition() {
+      const next = view.appliedSeq() + 1;
+      return eventsMirrorDefinition(primary, config.snapshots.fullHistory || view.chainHash() === undefined ? undefined : next);
+    }
     const projector = createProjector({ js, view, logger: log, registry });
     projector.start();
     cleanups.push(() => projector.stop());
@@ -131,6 +149,21 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       writer = primaryWriter;
       cleanups.push(() => primaryWriter.close());
       await bootstrapCa({ keys, datacenter, writer: primaryWriter, view, logger: log, config: config.caConfig, now: caClock });
+      if (config.snapshots.intervalEvents > 0) {
+        const store = await createSnapshotStore(js);
+        const snapshotter = createSnapshotter({
+          datacenter,
+          view,
+          writer: primaryWriter,
+          store,
+          logger: log,
+          registry,
+          intervalEvents: config.snapshots.intervalEvents,
+          retain: config.snapshots.retain,
+          ...(await newestSnapshot(store).then((newest) => (newest ? { newest } : {}))),
+        });
+        cleanups.push(() => snapshotter.stop());
+      }
     }
     const acl = createAclResolver({ settings: config.acl, view, datacenter });
     if (writer && config.acl.enabled && config.acl.initialManagement) {
@@ -235,7 +268,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       projector: () => projector.status(),
       logger: log,
       registry,
-      ...(isPrimary ? {} : { recreateMirror: async () => void (await ensureStream(jsm, eventsMirrorDefinition(primary), log)) }),
+      ...(isPrimary ? {} : { recreateMirror: async () => void (await ensureStream(jsm, mirrorDefinition(), log)) }),
     });
     cleanups.push(() => replication.stop());
     await replication.refresh();

@@ -85,6 +85,19 @@ export const agentFileSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /** trellis's own: view snapshots (the primary publishes them; a new secondary starts from the newest). */
+  snapshots: z
+    .strictObject({
+      /** Primary: a snapshot each time the view moved this many events past the last one; 0 disables. @default 10000 */
+      interval_events: z.number().int().min(0).optional(),
+      /** Primary: snapshots kept in the object store. @default 2 */
+      retain: z.number().int().min(1).max(100).optional(),
+      /** Secondary: an empty view starts from the primary's newest snapshot. @default true */
+      bootstrap: z.boolean().optional(),
+      /** Secondary: a new mirror copies the log from sequence 1 even when the view starts from a snapshot (slower; full local audit history). @default false */
+      full_history: z.boolean().optional(),
+    })
+    .optional(),
   log_level: z
     .string()
     .transform((s) => s.toLowerCase())
@@ -158,6 +171,14 @@ export interface AgentConfig {
   readonly httpLimits: { readonly requestsPerSecond: number; readonly maxConnsPerClient: number; readonly requestTimeoutMs: number };
   /** ACLs: off unless `acl.enabled`; Consul's default policy is allow. */
   readonly acl: AclSettings;
+  readonly snapshots: SnapshotSettings;
+}
+
+export interface SnapshotSettings {
+  readonly intervalEvents: number;
+  readonly retain: number;
+  readonly bootstrap: boolean;
+  readonly fullHistory: boolean;
 }
 
 function sidecarPorts(min = 21000, max = Math.max(min + 255, 21255)): { min: number; max: number } {
@@ -215,7 +236,7 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
   const merged: AgentFileConfig = {};
   for (const layer of [...files, flagCheck.data]) {
     Object.assign(merged, Object.fromEntries(Object.entries(layer).filter(([, v]) => v !== undefined && typeof v !== 'object')));
-    for (const block of ['addresses', 'ports', 'nats', 'connect', 'acl', 'tls', 'limits'] as const) {
+    for (const block of ['addresses', 'ports', 'nats', 'connect', 'acl', 'tls', 'limits', 'snapshots'] as const) {
       const value = layer[block];
       if (value) Object.assign((merged[block] ??= {}), Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)));
     }
@@ -250,6 +271,12 @@ export function resolveAgentConfig(files: readonly AgentFileConfig[], flags: Age
       defaultPolicy: merged.acl?.default_policy ?? 'allow',
       initialManagement: merged.acl?.tokens?.initial_management,
       defaultToken: merged.acl?.tokens?.default,
+    },
+    snapshots: {
+      intervalEvents: merged.snapshots?.interval_events ?? 10_000,
+      retain: merged.snapshots?.retain ?? 2,
+      bootstrap: merged.snapshots?.bootstrap ?? true,
+      fullHistory: merged.snapshots?.full_history ?? false,
     },
   });
 }

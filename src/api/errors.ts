@@ -19,6 +19,7 @@ export const HTTP_STATUS: Readonly<Record<TrellisErrorCode, number>> = {
   E_STREAM_INCOMPATIBLE: 500,
   E_DECODE: 500,
   E_SCHEMA: 500,
+  E_SNAPSHOT: 500,
   E_INTERNAL: 500,
 };
 

@@ -100,6 +100,9 @@ export function describeForAudit(seq: number, event: TrellisEvent): AuditEntry {
     case 'CSRRefused':
       summary = `${event.data.datacenter}${event.data.count > 1 ? ` ×${event.data.count}` : ''}: ${event.data.reason}`;
       break;
+    case 'SnapshotTaken':
+      summary = `view as of ${event.data.seq}: ${event.data.rows} rows, ${event.data.bytes} bytes, digest ${event.data.digest.slice(0, 16)}…`;
+      break;
     case 'ACLPolicySet':
       summary = `policy ${event.data.policy.Name} [${event.data.policy.ID}]`;
       break;

@@ -6,7 +6,8 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { firstDifference, parseAt, replayInto } from '../audit/index.js';
 import { errorMessage, silentLogger } from '../common/index.js';
-import { openView } from '../view/index.js';
+import { openView, type SnapshotOrigin, type ViewSnapshot } from '../view/index.js';
+import { newestSnapshot, openSnapshotStore, readSnapshot } from '../snapshot/index.js';
 import { CliExit } from './exit.js';
 import { natsOptions } from './nats-options.js';
 import type { CliIo } from './main.js';
@@ -19,10 +20,13 @@ interface ReplayFlags {
   verify?: boolean;
   natsUrl?: string;
   natsCreds?: string;
+  snapshotFrom?: string;
+  checkSnapshots?: boolean;
 }
 
 /**
- * `trellis replay`: rebuild a view from sequence 1 of a datacenter's stream (hash chain checked),
+ * `trellis replay`: rebuild a view from sequence 1 of a datacenter's stream (hash chain checked), or
+ * from the primary's newest snapshot (`--snapshot-from`) and the events after it,
  * with a progress bar on a terminal (plain lines otherwise); `--verify` compares the rebuilt
  * tables with the live view in `--data-dir` and names the first differing key.
  */
@@ -35,6 +39,8 @@ export function registerReplayCommand(program: Command, io: CliIo): void {
     .option('--data-dir <dir>', "the agent's data directory (its live view is <dir>/view)")
     .option('--out <dir>', 'where to write the rebuilt view (default <data-dir>/replay-<time>)')
     .option('--verify', 'compare the rebuilt tables with the live view; exit 1 on any difference')
+    .option('--snapshot-from <primary>', "start from the newest view snapshot (at or before -to) in this datacenter's object store: the primary")
+    .option('--check-snapshots', 'check every SnapshotTaken record on the way against the replayed view')
     .option('--nats-url <url>', "the datacenter's nats-server (TRELLIS_NATS_URL; default nats://127.0.0.1:4222)")
     .option('--nats-creds <file>', 'a NATS credentials file (TRELLIS_NATS_CREDS), such as the reader.json `trellis dev` writes')
     .action(async (flags: ReplayFlags) => {
@@ -69,7 +75,17 @@ export function registerReplayCommand(program: Command, io: CliIo): void {
       const started = performance.now();
       let lastLine = 0;
       try {
+        let snapshot: { snapshot: ViewSnapshot; origin: SnapshotOrigin } | undefined;
+        if (flags.snapshotFrom) {
+          const store = await openSnapshotStore(jetstream(nc, { domain: flags.snapshotFrom }));
+          const limit = target && 'seq' in target ? target.seq : undefined;
+          const info = store ? await newestSnapshot(store, limit) : undefined;
+          if (!store || !info) throw new CliExit(1, `${flags.snapshotFrom} has no view snapshot${limit === undefined ? '' : ` at or before ${limit}`}`);
+          snapshot = { snapshot: await readSnapshot(store, info), origin: { seq: info.seq, digest: info.digest } };
+        }
         const result = await replayInto({
+          ...(snapshot ? { snapshot } : {}),
+          checkSnapshots: flags.checkSnapshots === true,
           js: jetstream(nc, { domain }),
           jsm: await jetstreamManager(nc, { domain }),
           view: rebuilt,
@@ -89,6 +105,8 @@ export function registerReplayCommand(program: Command, io: CliIo): void {
         });
         bar?.stop();
         io.stdout(`Replayed ${result.events} events of ${domain} into ${join(out, 'view')} in ${result.seconds.toFixed(2)} s (${Math.round(result.events / Math.max(result.seconds, 0.001))} events/s); hash chain verified\n`);
+        if (result.fromSnapshot !== undefined) io.stdout(`Started from ${flags.snapshotFrom}'s snapshot as of ${result.fromSnapshot} (checked against its SnapshotTaken record)\n`);
+        if (flags.checkSnapshots) io.stdout(`${result.snapshotsVerified} snapshot records checked against the replayed view\n`);
         if (live) {
           if (live.appliedSeq() !== result.seq) throw new CliExit(1, `the live view is at event ${live.appliedSeq()}, the replay at ${result.seq}: stop the agent or pass -to ${live.appliedSeq()}`);
           const difference = firstDifference(rebuilt.dump(), live.dump());

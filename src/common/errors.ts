@@ -12,6 +12,7 @@ export type TrellisErrorCode =
   | 'E_STREAM_INCOMPATIBLE'
   | 'E_DECODE'
   | 'E_SCHEMA'
+  | 'E_SNAPSHOT'
   | 'E_TIMEOUT'
   | 'E_PERMISSION'
   | 'E_ACL_DISABLED'

@@ -56,6 +56,7 @@ const ROTATED_KEYS = new Set(['root', 'previousRootId', 'config']);
 const PRUNED_KEYS = new Set(['rootIds']);
 const CONFIG_KEYS = new Set(['LeafCertTTL', 'IntermediateCertTTL', 'RootCertTTL', 'PrivateKeyType', 'PrivateKeyBits', 'CSRMaxPerSecond']);
 const CSR_REFUSED_KEYS = new Set(['datacenter', 'reason', 'csr', 'count']);
+const SNAPSHOT_KEYS = new Set(['seq', 'digest', 'chainHash', 'rows', 'bytes']);
 const POLICY_DATA_KEYS = new Set(['policy']);
 const POLICY_KEYS = new Set(['ID', 'Name', 'Description', 'Rules', 'Datacenters']);
 const TOKEN_DATA_KEYS = new Set(['token']);
@@ -197,6 +198,12 @@ function checkEvent(raw: unknown): TrellisEvent {
       for (const k of ['datacenter', 'reason']) str(data, k, 'data.', true);
       str(data, 'csr', 'data.');
       if (num(data, 'count', 'data.', true) < 1) fail('data.count', 'expected a positive integer');
+      break;
+    case 'SnapshotTaken':
+      onlyKeys(data, SNAPSHOT_KEYS, 'data');
+      if (num(data, 'seq', 'data.', true) < 1) fail('data.seq', 'expected a positive integer');
+      for (const k of ['digest', 'chainHash']) if (!/^[0-9a-f]{64}$/.test(str(data, k, 'data.'))) fail(`data.${k}`, 'expected a hex SHA-256');
+      for (const k of ['rows', 'bytes']) if (num(data, k, 'data.', true) < 0) fail(`data.${k}`, 'expected a non-negative integer');
       break;
     case 'ACLPolicySet':
       onlyKeys(data, POLICY_DATA_KEYS, 'data');

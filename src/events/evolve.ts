@@ -216,7 +216,8 @@ export function evolve(state: EvolveState, seq: number, event: TrellisEvent): Vi
       ];
     }
     case 'CSRRefused':
-      return []; // an audit record only
+    case 'SnapshotTaken':
+      return []; // records only: the view does not change
     case 'ACLPolicySet': {
       const p = event.data.policy;
       return [{ table: 'acl_policies', op: 'put', key: p.ID, row: policyRow(p, state.aclPolicy(p.ID)?.CreateIndex ?? seq, seq) }];

@@ -27,6 +27,8 @@ export function eventSubject(event: TrellisEvent): string {
       return `${EVENTS_SUBJECT_PREFIX}.ca.pruned`;
     case 'CSRRefused':
       return `${EVENTS_SUBJECT_PREFIX}.ca.csr-refused.${event.data.datacenter}`;
+    case 'SnapshotTaken':
+      return `${EVENTS_SUBJECT_PREFIX}.snapshot`;
     case 'ACLPolicySet':
       return `${EVENTS_SUBJECT_PREFIX}.acl.policy.${event.data.policy.ID}`;
     case 'ACLPolicyDeleted':

@@ -171,6 +171,14 @@ export interface ACLTokenRecord {
  */
 export type CSRRefused = Envelope<'CSRRefused', { readonly datacenter: string; readonly reason: string; readonly csr: string; readonly count: number }>;
 
+/**
+ * The primary stored a snapshot of its view as of stream sequence `seq` (issue 9): the anchor that
+ * lets anyone check a snapshot against the hash chain. `digest` is the SHA-256 of the snapshot's
+ * canonical content (see src/snapshot), `chainHash` the hash of event `seq` (what event `seq + 1`
+ * links to). The view does not change.
+ */
+export type SnapshotTaken = Envelope<'SnapshotTaken', { readonly seq: number; readonly digest: string; readonly chainHash: string; readonly rows: number; readonly bytes: number }>;
+
 export type ACLPolicySet = Envelope<'ACLPolicySet', { readonly policy: ACLPolicyRecord }>;
 export type ACLPolicyDeleted = Envelope<'ACLPolicyDeleted', { readonly id: string }>;
 export type ACLTokenSet = Envelope<'ACLTokenSet', { readonly token: ACLTokenRecord }>;
@@ -187,6 +195,7 @@ export type TrellisEvent =
   | CARootRotated
   | CARootsPruned
   | CSRRefused
+  | SnapshotTaken
   | ACLPolicySet
   | ACLPolicyDeleted
   | ACLTokenSet
@@ -204,6 +213,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'CARootRotated',
   'CARootsPruned',
   'CSRRefused',
+  'SnapshotTaken',
   'ACLPolicySet',
   'ACLPolicyDeleted',
   'ACLTokenSet',
@@ -214,4 +224,6 @@ export const EVENT_TYPES: readonly EventType[] = [
 export interface StoredEvent {
   readonly seq: number;
   readonly event: TrellisEvent;
+  /** The event's hash (eventHash of its stored bytes), when the reader computed it: the view keeps the last one. */
+  readonly hash?: string;
 }

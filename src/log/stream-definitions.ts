@@ -8,7 +8,7 @@ const definitionSchema = z.looseObject({
   name: z.string().min(1),
   subjects: z.array(z.string()).optional(),
   mirror: z
-    .object({ name: z.string(), external: z.object({ api: z.string(), deliver: z.string() }).optional() })
+    .object({ name: z.string(), opt_start_seq: z.number().int().positive().optional(), external: z.object({ api: z.string(), deliver: z.string() }).optional() })
     .optional(),
   retention: z.enum(['limits', 'interest', 'workqueue']),
   storage: z.enum(['file', 'memory']),
@@ -48,9 +48,15 @@ export function eventsStreamDefinition(): StreamDefinition {
   return loadStreamDefinition('trellis-events.json');
 }
 
-/** A secondary's mirror definition, pointing at the primary's JetStream domain. */
-export function eventsMirrorDefinition(primary: string): StreamDefinition {
-  return loadStreamDefinition('trellis-events-mirror.json', { primary });
+/**
+ * A secondary's mirror definition, pointing at the primary's JetStream domain. With `startSeq`
+ * (a view started from a snapshot) the mirror copies from there on, keeping the primary's sequence
+ * numbers; the events before it stay at the primary.
+ */
+export function eventsMirrorDefinition(primary: string, startSeq?: number): StreamDefinition {
+  const definition = loadStreamDefinition('trellis-events-mirror.json', { primary });
+  if (startSeq === undefined || startSeq <= 1 || !definition.mirror) return definition;
+  return { ...definition, mirror: { ...definition.mirror, opt_start_seq: startSeq } };
 }
 
 /** The fields that must match between a definition and an existing stream; anything else may differ. */

@@ -33,7 +33,7 @@ export function writeDeployment(spec: DeploymentSpec): string[] {
     (
       [
         ['agent', dc, agentPermissions(dc, primary)],
-        ['reader', readerUser(dc), readerPermissions(dc)],
+        ['reader', readerUser(dc), readerPermissions(dc, primary)],
       ] as const
     ).map(([role, user, permissions]) => {
       const issued = issueUser(user, permissions);

@@ -1,5 +1,27 @@
 import { EVENTS_STREAM } from '../events/subjects.js';
 
+/** The object store stream of view snapshots (src/snapshot/store.ts). */
+const SNAPSHOT_STREAM = 'OBJ_TRELLIS_SNAPSHOTS';
+
+/**
+ * Reading the primary's view snapshots through its JetStream domain (a new secondary, a replay):
+ * stream info, message get, push consumers on that one stream; nothing that writes or deletes.
+ */
+export function snapshotReadApi(primary: string): string[] {
+  const api = `$JS.${primary}.API`;
+  return [
+    `${api}.INFO`,
+    `${api}.STREAM.INFO.${SNAPSHOT_STREAM}`,
+    `${api}.STREAM.MSG.GET.${SNAPSHOT_STREAM}`,
+    `${api}.DIRECT.GET.${SNAPSHOT_STREAM}`,
+    `${api}.DIRECT.GET.${SNAPSHOT_STREAM}.>`,
+    `${api}.CONSUMER.CREATE.${SNAPSHOT_STREAM}`,
+    `${api}.CONSUMER.CREATE.${SNAPSHOT_STREAM}.>`,
+    `${api}.CONSUMER.INFO.${SNAPSHOT_STREAM}.*`,
+    `${api}.CONSUMER.DELETE.${SNAPSHOT_STREAM}.*`,
+  ];
+}
+
 /** nats-server's permission block for one user: subjects it may publish to and subscribe to. */
 export interface NatsPermissions {
   readonly publish: readonly string[];
@@ -38,7 +60,8 @@ export function agentPermissions(dc: string, primary: string): NatsPermissions {
       `trellis.rpc.*.*.*.${dc}`,
       `trellis.wan.announce.${dc}`,
       '_INBOX.>',
-      ...(dc === primary ? ['trellis.events.>'] : []),
+      // The primary appends events and stores view snapshots (object store chunks and metadata).
+      ...(dc === primary ? ['trellis.events.>', `$O.${SNAPSHOT_STREAM.slice('OBJ_'.length)}.>`] : snapshotReadApi(primary)),
     ],
     subscribe: [`${inboxPrefixFor(dc)}.>`, `trellis.rpc.${dc}.>`, 'trellis.wan.announce.*'],
     allowResponses: false,
@@ -52,10 +75,11 @@ export const readerUser = (dc: string) => `${dc}-reader`;
  * Tools that read a datacenter's stream (audit, replay, event subscribers): stream info, message
  * get and consumers on the local JetStream, nothing that changes the stream, no RPC.
  */
-export function readerPermissions(dc: string): NatsPermissions {
+export function readerPermissions(dc: string, primary: string): NatsPermissions {
   return {
     publish: [
       ...localJetStream(dc, ['INFO', 'STREAM.INFO.*', 'STREAM.NAMES', 'STREAM.LIST', 'STREAM.MSG.GET.*', 'DIRECT.GET.>', 'CONSUMER.>']),
+      ...(dc === primary ? [] : snapshotReadApi(primary)),
       '$JS.ACK.>',
       '$JS.FC.>',
     ],
@@ -78,7 +102,8 @@ export const leafUser = (dc: string) => `${dc}-leaf`;
  * secondary may publish to any inbox (it cannot answer otherwise: 2.9 has no response permissions
  * across a leafnode) but can subscribe only to its own, so it never learns another one's tokens.
  * The mirror may create and delete its consumer on the primary's stream and read its info;
- * nothing else of the primary's JetStream API (no purge, no delete, no other stream).
+ * it may read the primary's view snapshots (snapshotReadApi); nothing else of the primary's
+ * JetStream API (no purge, no delete, no other stream).
  */
 export function leafPermissions(dc: string, primary: string, datacenters: readonly string[]): NatsPermissions {
   const api = `$JS.${primary}.API`;
@@ -89,13 +114,15 @@ export function leafPermissions(dc: string, primary: string, datacenters: readon
       `${api}.CONSUMER.CREATE.${EVENTS_STREAM}.>`,
       `${api}.CONSUMER.DELETE.${EVENTS_STREAM}.*`,
       `${api}.STREAM.INFO.${EVENTS_STREAM}`,
+      ...snapshotReadApi(primary),
       '$JS.FC.>',
       'trellis.rpc.>',
       'trellis.wan.announce.*',
       '_INBOX.>',
     ],
     publishDeny: [...others.map((d) => `trellis.rpc.*.*.*.${d}`), ...others.map((d) => `trellis.wan.announce.${d}`)],
-    subscribe: [`${inboxPrefixFor(dc)}.>`, `trellis.rpc.${dc}.>`, 'trellis.wan.announce.*', '$JS.M.>', '$JSC.R.>'],
+    // The reader's inbox too: a replay at a secondary reads the primary's snapshots through it.
+    subscribe: [`${inboxPrefixFor(dc)}.>`, `${inboxPrefixFor(readerUser(dc))}.>`, `trellis.rpc.${dc}.>`, 'trellis.wan.announce.*', '$JS.M.>', '$JSC.R.>'],
     allowResponses: false,
   };
 }

@@ -53,7 +53,7 @@ export async function startDatacenterServers({ datacenters, baseDir, bin, logger
 
   const clientUsers = new Map<string, { agent: IssuedUser; reader: IssuedUser }>();
   for (const dc of datacenters) {
-    clientUsers.set(dc, { agent: issueUser(dc, agentPermissions(dc, primary)), reader: issueUser(readerUser(dc), readerPermissions(dc)) });
+    clientUsers.set(dc, { agent: issueUser(dc, agentPermissions(dc, primary)), reader: issueUser(readerUser(dc), readerPermissions(dc, primary)) });
   }
   const leafUsers = new Map(secondaries.map((dc) => [dc, issueUser(leafUser(dc), leafPermissions(dc, primary, datacenters))]));
 

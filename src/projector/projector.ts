@@ -79,9 +79,10 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
     // One manager per subscription (making one asks the server for account info): the chain's
     // starting point and the watchdog's stream checks both use it.
     const jsm = await js.jetstreamManager();
-    // The hash chain continues from the last applied event's stored bytes.
-    let lastHash = GENESIS_PREV;
-    if (view.appliedSeq() > 0) {
+    // The hash chain continues from the last applied event: its hash as the view recorded it (a
+    // view started from a snapshot has no earlier events in its stream), else its stored bytes.
+    let lastHash = view.chainHash() ?? GENESIS_PREV;
+    if (view.appliedSeq() > 0 && view.chainHash() === undefined) {
       const m = await jsm.streams.getMessage(stream, { seq: view.appliedSeq() });
       if (!m) throw new TrellisError('E_INTERNAL', `event ${view.appliedSeq()} is not in ${stream}: cannot continue the hash chain`);
       lastHash = eventHash(m.data);
@@ -144,8 +145,15 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
         refuse(broken);
         return;
       }
+      // A view started from a snapshot meets the event that anchored it: the digest must be the
+      // one the primary recorded in the log, or the view is not what the log says (halt, rebuild).
+      const origin = event.type === 'SnapshotTaken' ? view.snapshotOrigin() : undefined;
+      if (origin && event.type === 'SnapshotTaken' && origin.seq === event.data.seq && origin.digest !== event.data.digest) {
+        refuse(`the snapshot this view started from (as of ${origin.seq}) has digest ${origin.digest.slice(0, 16)}…, but the log records ${event.data.digest.slice(0, 16)}… at ${m.seq}: restart the agent with -rebuild`);
+        return;
+      }
       lastHash = eventHash(m.data);
-      batch.push({ seq: m.seq, event });
+      batch.push({ seq: m.seq, event, hash: lastHash });
       nextSeq++;
       schedule();
     }

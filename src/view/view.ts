@@ -24,6 +24,8 @@ export interface ViewReader {
   intentionByPair(sourceNS: string, sourceName: string, destinationNS: string, destinationName: string): IntentionRow | undefined;
   intentions(): IterableIterator<IntentionRow>;
   intentionCount(): number;
+  /** The intentions whose source (or destination) name is exactly `name`, any namespace: an index, not a scan. */
+  intentionsNamed(by: 'source' | 'destination', name: string): IntentionRow[];
   /** The CA's trust domain and active root, once the primary created its first root. */
   caState(): CAStateRow | undefined;
   caRoots(): IterableIterator<CARootRow>;
@@ -37,6 +39,25 @@ export interface ViewReader {
   /** The token whose SecretID hashes to this (hex SHA-256). */
   aclTokenBySecretHash(hash: string): ACLTokenRow | undefined;
   aclTokens(): IterableIterator<ACLTokenRow>;
+}
+
+/**
+ * The whole view as of one stream sequence, rows as the view stores them (msgpack bytes), tables in
+ * VIEW_TABLES order and keys sorted: the same history gives the same snapshot, byte for byte.
+ */
+export interface ViewSnapshot {
+  readonly schema: number;
+  readonly seq: number;
+  /** The hash of event `seq`: what event `seq + 1` links to. */
+  readonly chainHash: string;
+  readonly indexes: ReadonlyArray<readonly [ViewTable, number]>;
+  readonly tables: ReadonlyArray<readonly [ViewTable, ReadonlyArray<readonly [string, Uint8Array]>]>;
+}
+
+/** Where a view loaded from a snapshot started (it holds no history before `seq`). */
+export interface SnapshotOrigin {
+  readonly seq: number;
+  readonly digest: string;
 }
 
 export interface AppliedBatch {
@@ -67,6 +88,14 @@ export interface View extends ViewReader {
   /** Every key/value of every LMDB table, as raw bytes, in key order. */
   dump(): Array<{ table: string; key: string; value: Buffer }>;
   lastAppliedAt(): number | undefined;
+  /** The hash of the last applied event, when the projector recorded it (what the next event links to). */
+  chainHash(): string | undefined;
+  /** The view as of its checkpoint (requires a recorded chain hash). */
+  snapshot(): ViewSnapshot;
+  /** Fills an empty view from a snapshot whose digest was checked by the caller; the projector continues after `snapshot.seq`. */
+  loadSnapshot(snapshot: ViewSnapshot, origin: SnapshotOrigin): Promise<void>;
+  /** The snapshot this view was started from, if any. */
+  snapshotOrigin(): SnapshotOrigin | undefined;
   close(): Promise<void>;
 }
 
@@ -80,6 +109,11 @@ export interface ViewOptions {
 
 const META_CHECKPOINT = 'checkpoint';
 const META_SCHEMA = 'schema';
+const META_CHAIN = 'chain';
+// Provenance, not state: a view loaded from a snapshot and one replayed from sequence 1 hold the
+// same state, so `origin:` keys are left out of dump() and tableDigests().
+const META_ORIGIN_SNAPSHOT = 'origin:snapshot';
+const isProvenance = (table: string, key: string) => table === 'meta' && key.startsWith('origin:');
 const metaIndexKey = (table: ViewTable) => `index:${table}`;
 const pairKey = (sns: string, sn: string, dns: string, dn: string) => `${sns}\u0000${sn}\u0000${dns}\u0000${dn}`;
 const rowPairKey = (r: IntentionRow) => pairKey(r.SourceNS, r.SourceName, r.DestinationNS, r.DestinationName);
@@ -89,14 +123,14 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
   // noMetaSync: one fsync per commit instead of two. LMDB keeps its integrity; a system crash may
   // undo the last commit, which the projector simply applies again from the checkpoint.
   const env: RootDatabase = open({ path, encoding: 'binary', compression: false, noMetaSync: true });
-  const meta: Database<number, string> = env.openDB({ name: 'meta', encoding: 'ordered-binary' });
+  const meta: Database<number | string, string> = env.openDB({ name: 'meta', encoding: 'ordered-binary' });
   // One LMDB database and one in-memory map per table, keyed as evolve keys its changes.
   const dbs = new Map<ViewTable, Database<Buffer, string>>(VIEW_TABLES.map((t) => [t, env.openDB({ name: t, encoding: 'binary' })]));
   const memory = new Map<ViewTable, Map<string, unknown>>(VIEW_TABLES.map((t) => [t, new Map()]));
   const tableDb = (t: ViewTable) => dbs.get(t) as Database<Buffer, string>;
   const tableRows = (t: ViewTable) => memory.get(t) as Map<string, unknown>;
 
-  const schema = meta.get(META_SCHEMA);
+  const schema = meta.get(META_SCHEMA) as number | undefined;
   if (schema === undefined) {
     meta.putSync(META_SCHEMA, VIEW_SCHEMA);
   } else if (schema !== VIEW_SCHEMA) {
@@ -114,7 +148,26 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     const target = tableRows(table);
     for (const { key, value } of tableDb(table).getRange()) target.set(key, decoder.decode(value));
   }
-  for (const row of rows.values()) byPair.set(rowPairKey(row), row.ID);
+  // Name indexes for match (GET /v1/connect/intentions/match): name → intention IDs.
+  const bySource = new Map<string, Set<string>>();
+  const byDestination = new Map<string, Set<string>>();
+  const indexName = (index: Map<string, Set<string>>, name: string, id: string, add: boolean) => {
+    let ids = index.get(name);
+    if (add) {
+      if (!ids) index.set(name, (ids = new Set()));
+      ids.add(id);
+    } else if (ids) {
+      ids.delete(id);
+      if (ids.size === 0) index.delete(name);
+    }
+  };
+  const indexRow = (row: IntentionRow, add: boolean) => {
+    if (add) byPair.set(rowPairKey(row), row.ID);
+    else byPair.delete(rowPairKey(row));
+    indexName(bySource, row.SourceName, row.ID, add);
+    indexName(byDestination, row.DestinationName, row.ID, add);
+  };
+  for (const row of rows.values()) indexRow(row, true);
   // Secondary indexes of the ACL tables: policy name → ID, secret hash → accessor.
   const policies = tableRows('acl_policies') as Map<string, ACLPolicyRow>;
   const tokens = tableRows('acl_tokens') as Map<string, ACLTokenRow>;
@@ -122,8 +175,15 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
   const tokenBySecret = new Map<string, string>();
   for (const p of policies.values()) policyByName.set(p.Name, p.ID);
   for (const t of tokens.values()) tokenBySecret.set(t.SecretHash, t.AccessorID);
-  let checkpoint = meta.get(META_CHECKPOINT) ?? 0;
-  const indexes = new Map<ViewTable, number>(VIEW_TABLES.map((t) => [t, meta.get(metaIndexKey(t)) ?? 0]));
+  const metaNumber = (key: string): number => {
+    const v = meta.get(key);
+    return typeof v === 'number' ? v : 0;
+  };
+  let checkpoint = metaNumber(META_CHECKPOINT);
+  let chain = meta.get(META_CHAIN) as string | undefined;
+  const originText = meta.get(META_ORIGIN_SNAPSHOT);
+  let origin = typeof originText === 'string' ? (JSON.parse(originText) as SnapshotOrigin) : undefined;
+  const indexes = new Map<ViewTable, number>(VIEW_TABLES.map((t) => [t, metaNumber(metaIndexKey(t))]));
   let appliedAt: number | undefined;
   let applying = false;
   const waiters: Waiters<ViewTable> = createWaiters();
@@ -136,8 +196,8 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     if (change.table === 'intentions') {
       // The pair index moves with the row (an update may rename source or destination).
       const before = rows.get(change.key);
-      if (before) byPair.delete(rowPairKey(before));
-      if (change.op === 'put') byPair.set(rowPairKey(change.row), change.key);
+      if (before) indexRow(before, false);
+      if (change.op === 'put') indexRow(change.row, true);
     }
     if (change.table === 'acl_policies') {
       const before = policies.get(change.key);
@@ -163,6 +223,10 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     },
     intentions: () => rows.values(),
     intentionCount: () => rows.size,
+    intentionsNamed(by, name) {
+      const ids = (by === 'source' ? bySource : byDestination).get(name);
+      return ids ? [...ids].map((id) => rows.get(id) as IntentionRow) : [];
+    },
     caState: () => tableRows('ca_state').get(CA_STATE_KEY) as CAStateRow | undefined,
     caRoots: () => (tableRows('ca_roots') as Map<string, CARootRow>).values(),
     caRoot: (id) => tableRows('ca_roots').get(id) as CARootRow | undefined,
@@ -216,6 +280,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
         expected++;
       }
       const last = expected - 1;
+      const lastHash = events[events.length - 1]?.hash;
       const encoded = allChanges.map((change) => (change.op === 'put' ? Buffer.from(encoder.encode(change.row)) : undefined));
       applying = true;
       try {
@@ -226,6 +291,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
           });
           for (const [table, seq] of tableSeq) void meta.put(metaIndexKey(table), seq);
           void meta.put(META_CHECKPOINT, last);
+          if (lastHash !== undefined) void meta.put(META_CHAIN, lastHash);
         });
       } finally {
         applying = false;
@@ -233,6 +299,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
       // Committed: now the memory copy, the indexes and the waiters.
       for (const change of allChanges) applyToMemory(change);
       checkpoint = last;
+      if (lastHash !== undefined) chain = lastHash;
       for (const [table, seq] of tableSeq) indexes.set(table, seq);
       for (const { seq, event } of events) if (event.rid !== undefined) requests.set(event.rid, seq);
       if (requests.size > 100_000) {
@@ -269,6 +336,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
       for (const [name, db] of [['meta', meta], ...dbs] as const) {
         const hash = createHash('sha256');
         for (const key of db.getKeys()) {
+          if (isProvenance(name, key)) continue;
           hash.update(`${key}\u0000`);
           hash.update(db.getBinary(key) ?? Buffer.alloc(0));
           hash.update('\u0001');
@@ -280,11 +348,57 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     dump() {
       const out: Array<{ table: string; key: string; value: Buffer }> = [];
       for (const [name, db] of [['meta', meta], ...dbs] as const) {
-        for (const key of db.getKeys()) out.push({ table: name, key, value: Buffer.from(db.getBinary(key) ?? Buffer.alloc(0)) });
+        for (const key of db.getKeys()) {
+          if (!isProvenance(name, key)) out.push({ table: name, key, value: Buffer.from(db.getBinary(key) ?? Buffer.alloc(0)) });
+        }
       }
       return out;
     },
     lastAppliedAt: () => appliedAt,
+    chainHash: () => chain,
+    snapshotOrigin: () => origin,
+
+    snapshot() {
+      // From the in-memory copy: it moves together with the checkpoint, after each commit, so this
+      // synchronous read is one consistent state. Rows are encoded as applyBatch stored them.
+      if (chain === undefined) throw new TrellisError('E_INTERNAL', `the view at ${checkpoint} has no recorded chain hash: a snapshot could not be checked against the log`);
+      const byKey = (a: readonly [string, unknown], b: readonly [string, unknown]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+      return {
+        schema: VIEW_SCHEMA,
+        seq: checkpoint,
+        chainHash: chain,
+        indexes: VIEW_TABLES.map((t) => [t, indexes.get(t) ?? 0] as const),
+        tables: VIEW_TABLES.map((t) => [t, [...tableRows(t)].sort(byKey).map(([k, row]) => [k, encoder.encode(row)] as const)] as const),
+      };
+    },
+
+    async loadSnapshot(snap, from) {
+      if (checkpoint !== 0 || applying) throw new TrellisError('E_INTERNAL', `a snapshot loads only into an empty view (this one is at ${checkpoint})`);
+      if (snap.schema !== VIEW_SCHEMA) throw new TrellisError('E_SCHEMA', `snapshot has view layout ${snap.schema}, this build uses ${VIEW_SCHEMA}`);
+      applying = true;
+      try {
+        await env.transaction(() => {
+          for (const [table, entries] of snap.tables) for (const [key, value] of entries) void tableDb(table).put(key, Buffer.from(value));
+          for (const [table, seq] of snap.indexes) if (seq > 0) void meta.put(metaIndexKey(table), seq);
+          void meta.put(META_CHECKPOINT, snap.seq);
+          void meta.put(META_CHAIN, snap.chainHash);
+          void meta.put(META_ORIGIN_SNAPSHOT, JSON.stringify(from));
+        });
+      } finally {
+        applying = false;
+      }
+      for (const [table, entries] of snap.tables) {
+        for (const [key, value] of entries) applyToMemory({ table, op: 'put', key, row: decoder.decode(value) } as ViewChange);
+      }
+      for (const [table, seq] of snap.indexes) indexes.set(table, seq);
+      checkpoint = snap.seq;
+      chain = snap.chainHash;
+      origin = from;
+      appliedAt = now();
+      for (const [table, seq] of snap.indexes) waiters.notify(table, seq);
+      seqWaiters.notify('seq', checkpoint);
+    },
+
     async close() {
       waiters.closeAll();
       seqWaiters.closeAll();

@@ -47,10 +47,10 @@ describe('the nats-server configurations in deploy/', () => {
     const all = ['dc1', 'dc2', 'dc3'];
     for (const [text, p] of [
       [hub, agentPermissions('dc1', 'dc1')],
-      [hub, readerPermissions('dc1')],
+      [hub, readerPermissions('dc1', 'dc1')],
       [hub, leafPermissions('dc2', 'dc1', all)],
       [leaf, agentPermissions('dc2', 'dc1')],
-      [leaf, readerPermissions('dc2')],
+      [leaf, readerPermissions('dc2', 'dc1')],
     ] as const) {
       assert.ok(text.includes(`allow: ${quoted(p.publish)}`), `publish ${quoted(p.publish)}`);
       assert.ok(text.includes(`subscribe { allow: ${quoted(p.subscribe)} }`), `subscribe ${quoted(p.subscribe)}`);

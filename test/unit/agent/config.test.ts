@@ -16,6 +16,7 @@ describe('agent configuration', () => {
       https: undefined,
       httpLimits: { requestsPerSecond: 1000, maxConnsPerClient: 200, requestTimeoutMs: 10_000 },
       acl: { enabled: false, defaultPolicy: 'allow', initialManagement: undefined, defaultToken: undefined },
+      snapshots: { intervalEvents: 10_000, retain: 2, bootstrap: true, fullHistory: false },
       nodeName: undefined,
       advertiseAddress: '127.0.0.1',
       primaryDatacenter: 'dc1',

@@ -23,6 +23,7 @@ const record = fc.record({
 const envelope = { v: fc.constant(SCHEMA_VERSION), at: fc.integer({ min: 0, max: 2 ** 42 }), by: fc.string({ maxLength: 12 }) };
 const pem = fc.base64String({ minLength: 4, maxLength: 40 }).map((b) => `-----BEGIN CERTIFICATE-----\n${b}\n-----END CERTIFICATE-----\n`);
 const hexId = fc.uint8Array({ minLength: 4, maxLength: 20 }).map((b) => Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1:'));
+const sha = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
 const root = fc.record({
   ID: hexId,
   Name: fc.integer({ min: 1, max: 99 }).map((n) => `trellis CA ${n}`),
@@ -57,6 +58,11 @@ const event: fc.Arbitrary<TrellisEvent> = fc.oneof(
   fc.record({ ...envelope, type: fc.constant('IntentionCreated' as const), data: fc.record({ intention: record }) }),
   fc.record({ ...envelope, type: fc.constant('IntentionUpdated' as const), data: fc.record({ intention: record }) }),
   fc.record({ ...envelope, type: fc.constant('IntentionDeleted' as const), data: fc.record({ id: fc.uuid() }) }),
+  fc.record({
+    ...envelope,
+    type: fc.constant('SnapshotTaken' as const),
+    data: fc.record({ seq: fc.integer({ min: 1, max: 2 ** 40 }), digest: sha, chainHash: sha, rows: fc.nat(), bytes: fc.nat() }),
+  }),
 );
 
 describe('event codec', () => {

@@ -44,7 +44,7 @@ describe('nats-server configuration', () => {
     assert.deepEqual(agentPermissions('dc2', 'dc1').publish.filter((s) => s.startsWith('trellis.')), ['trellis.rpc.*.*.*.dc2', 'trellis.wan.announce.dc2']);
     assert.equal(agentPermissions('dc2', 'dc1').allowResponses, false, 'allow_responses costs 15x in JetStream reads');
     assert.deepEqual(agentPermissions('dc2', 'dc1').subscribe, ['_INBOX.dc2.>', 'trellis.rpc.dc2.>', 'trellis.wan.announce.*']);
-    const reader = readerPermissions('dc2');
+    const reader = readerPermissions('dc2', 'dc1');
     assert.ok(!reader.publish.some((s) => /STREAM\.(DELETE|PURGE|CREATE|UPDATE)|^trellis\.|>$/.test(s) && !/CONSUMER|DIRECT|ACK|FC/.test(s)), reader.publish.join(' '));
     const leaf = leafPermissions('dc2', 'dc1', ['dc1', 'dc2', 'dc3']);
     assert.deepEqual(leaf.publishDeny, ['trellis.rpc.*.*.*.dc1', 'trellis.rpc.*.*.*.dc3', 'trellis.wan.announce.dc1', 'trellis.wan.announce.dc3']);
