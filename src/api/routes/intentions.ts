@@ -135,7 +135,7 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     for (const { entry } of parsed) authz(request).require('intention', 'read', entry.name);
     await block(query, reply);
     const out: Record<string, unknown[]> = {};
-    for (const { raw, entry } of parsed) out[raw] = matchIntentions(view.intentions(), by, entry.name).map(toConsulIntention);
+    for (const { raw, entry } of parsed) out[raw] = matchIntentions(view, by, entry.name).map(toConsulIntention);
     return out;
   });
 

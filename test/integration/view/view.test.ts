@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { openView } from '../../../src/view/index.js';
+import { matchIntentions } from '../../../src/intentions/index.js';
 import { silentLogger, isTrellisError } from '../../../src/common/index.js';
 import type { StoredEvent, TrellisEvent } from '../../../src/events/index.js';
 import { caRootCreated, created, deleted, intentionRecord, updated } from '../../helpers/fixtures.js';
@@ -130,6 +131,36 @@ describe('LMDB view', () => {
         await one.close();
         await many.close();
       }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('property: match through the view\'s name index equals a scan of every intention', async () => {
+    const names = ['svc0', 'svc1', 'db', '*'];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.constantFrom(...names), fc.constantFrom(...names), fc.boolean()), { maxLength: 40 }),
+        async (ops) => {
+          const view = openView({ path: join(makeTempDir(), 'match'), logger });
+          const live = new Set<number>();
+          const events: TrellisEvent[] = [];
+          for (const [n, source, destination, remove] of ops) {
+            const id = `00000000-0000-4000-8000-00000000000${n}`;
+            if (remove) {
+              if (live.delete(n)) events.push(deleted(id, 1));
+            } else {
+              const rec = intentionRecord({ ID: id, SourceName: source, DestinationName: destination });
+              events.push(live.has(n) ? updated(rec) : created(rec));
+              live.add(n);
+            }
+          }
+          if (events.length > 0) await view.applyBatch(stored(events));
+          for (const by of ['source', 'destination'] as const) {
+            for (const name of names) assert.deepEqual(matchIntentions(view, by, name), matchIntentions([...view.intentions()], by, name), `${by} ${name}`);
+          }
+          await view.close();
+        },
+      ),
       { numRuns: 40 },
     );
   });
