@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { findNatsServer, natsConnectionOptions, startDatacenterServers, type DatacenterServers } from '../../src/natsd/index.js';
 import { ensureStream, eventsMirrorDefinition, eventsStreamDefinition } from '../../src/log/index.js';
 import { silentLogger } from '../../src/common/index.js';
-import { chainEvent, eventSubject, GENESIS_PREV, type TrellisEvent } from '../../src/events/index.js';
+import { chainEvent, eventHash, eventSubject, EVENTS_STREAM, GENESIS_PREV, type TrellisEvent } from '../../src/events/index.js';
 import { createEventLog } from '../../src/log/index.js';
 
 export interface BenchDc {
@@ -15,6 +15,8 @@ export interface BenchDc {
   readonly url: string;
   /** The datacenter's read-only credentials file (subscribers). */
   readonly readerCreds: string;
+  /** The datacenter's agent credentials file (an agent process). */
+  readonly agentCreds: string;
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
@@ -40,7 +42,7 @@ export async function startBenchCluster(datacenters: string[], withStreams = tru
     const jsm = await jetstreamManager(nc, { domain: name });
     const js = jetstream(nc, { domain: name });
     if (withStreams) await ensureStream(jsm, name === primary ? eventsStreamDefinition() : eventsMirrorDefinition(primary), silentLogger());
-    dcs.set(name, { name, url, readerCreds: access.reader.file, nc, js, jsm });
+    dcs.set(name, { name, url, readerCreds: access.reader.file, agentCreds: access.agent.file, nc, js, jsm });
   }
   return {
     dir,
@@ -56,15 +58,18 @@ export async function startBenchCluster(datacenters: string[], withStreams = tru
 
 /**
  * Appends `total` chained intention events (5,000 intentions, created then updated) to a
- * datacenter's stream through trellis's own pipelined appender: js.publish spends most of its time
- * building an Error per request, which would make the set-up the slowest part of a run.
+ * datacenter's stream after sequence `after` (continuing its hash chain), through trellis's own
+ * pipelined appender: js.publish spends most of its time building an Error per request, which would
+ * make the set-up the slowest part of a run.
  */
-export async function fillStream(dc: BenchDc, total: number): Promise<void> {
+export async function fillStream(dc: BenchDc, total: number, after = 0): Promise<void> {
   const log = createEventLog({ nc: dc.nc, jsm: dc.jsm });
   const ids = 5000;
   let pending: Promise<unknown>[] = [];
-  let prev = GENESIS_PREV;
-  for (let i = 0; i < total; i++) {
+  const last = after > 0 ? await dc.jsm.streams.getMessage(EVENTS_STREAM, { seq: after }) : null;
+  let prev = last ? eventHash(last.data) : GENESIS_PREV;
+  for (let k = 0; k < total; k++) {
+    const i = after + k;
     const id = `00000000-0000-4000-8000-${String(i % ids).padStart(12, '0')}`;
     const intention = {
       ID: id,
