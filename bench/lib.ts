@@ -1,3 +1,5 @@
+import type { BenchSeries } from './plot.js';
+
 /** One figure of `npm run bench`: the measured value, the raw baseline measured in the same run, their ratio. */
 export interface BenchResult {
   readonly name: string;
@@ -17,6 +19,8 @@ export interface BenchContext {
   /** Seconds each measurement runs for. */
   readonly seconds: number;
   log(message: string): void;
+  /** Records data for a plot in the report (docs/bench/<name>.svg). */
+  series(s: BenchSeries): void;
 }
 
 export function result(name: string, value: number, unit: string, baseline: number | null, extra: { target?: string; note?: string } = {}): BenchResult {
@@ -65,7 +69,7 @@ export interface MachineInfo {
  * `docs/BENCHMARKS.md`, generated from one run's results (never edited by hand): every figure with
  * its baseline from the same run, the ratio, the target, and the machine.
  */
-export function renderReport(results: readonly BenchResult[], machine: MachineInfo, at: Date, quick: boolean): string {
+export function renderReport(results: readonly BenchResult[], machine: MachineInfo, at: Date, quick: boolean, plots: ReadonlyArray<Pick<BenchSeries, 'name' | 'title'>> = []): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
   const lines = [
     '# Benchmarks',
@@ -80,6 +84,7 @@ export function renderReport(results: readonly BenchResult[], machine: MachineIn
     '|---|---:|---|---:|---:|---|---|',
     ...results.map((r) => `| \`${r.name}\` | ${fmt(r.value)} | ${cell(r.unit)} | ${fmt(r.baseline)} | ${r.ratio === null ? '–' : `${r.ratio.toFixed(2)}×`} | ${cell(r.target ?? '')} | ${cell(r.note ?? '')} |`),
     '',
+    ...(plots.length > 0 ? ['## Plots', '', 'Drawn from the same run with Vega-Lite (bench/plot.ts).', '', ...plots.flatMap((p) => [`### ${p.title}`, '', `![${p.title}](bench/${p.name}.svg)`, ''])] : []),
   ];
   return lines.join('\n');
 }

@@ -1,11 +1,12 @@
 // `npm run bench [-- --quick] [-- --json FILE] [-- --only NAME,…]`: every figure with the raw
 // baseline measured in the same run and their ratio.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { formatTable, renderReport, type BenchContext, type BenchResult } from './lib.js';
+import { plotSvg, type BenchSeries } from './plot.js';
 import { findNatsServer } from '../src/natsd/index.js';
 import { packageRoot } from '../src/common/index.js';
 import { benchAppend } from './cases/append.js';
@@ -17,6 +18,7 @@ import { benchLeafSign } from './cases/leaf-sign.js';
 import { benchCsrSign } from './cases/csr-sign.js';
 import { benchProxy } from './cases/proxy.js';
 import { benchBootstrap } from './cases/bootstrap.js';
+import { benchScale } from './cases/scale.js';
 
 const CASES: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   append: benchAppend,
@@ -28,6 +30,7 @@ const CASES: Record<string, (ctx: BenchContext) => Promise<BenchResult[]>> = {
   'csr-sign': benchCsrSign,
   proxy: benchProxy,
   bootstrap: benchBootstrap,
+  scale: benchScale,
 };
 
 const { values } = parseArgs({
@@ -50,11 +53,12 @@ if (unknown.length > 0) {
 }
 
 const results: BenchResult[] = [];
+const plots: BenchSeries[] = [];
 for (const name of selected) {
   const run = CASES[name];
   if (!run) continue;
   process.stderr.write(`[bench] ${name}…\n`);
-  const ctx: BenchContext = { quick, seconds, log: (m) => process.stderr.write(`[bench] ${name}: ${m}\n`) };
+  const ctx: BenchContext = { quick, seconds, log: (m) => process.stderr.write(`[bench] ${name}: ${m}\n`), series: (s) => plots.push(s) };
   results.push(...(await run(ctx)));
 }
 
@@ -72,7 +76,10 @@ if (values.report) {
   }
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, natsServer };
   const path = join(packageRoot(), 'docs', 'BENCHMARKS.md');
-  writeFileSync(path, renderReport(results, machine, new Date(), quick));
+  const plotDir = join(packageRoot(), 'docs', 'bench');
+  mkdirSync(plotDir, { recursive: true });
+  for (const p of plots) writeFileSync(join(plotDir, `${p.name}.svg`), await plotSvg(p));
+  writeFileSync(path, renderReport(results, machine, new Date(), quick, plots));
   console.log(`wrote ${path}`);
 }
 process.exit(0);

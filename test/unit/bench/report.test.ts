@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderReport, result } from '../../../bench/lib.js';
+import { plotSvg } from '../../../bench/plot.js';
 
 describe('the benchmark report (docs/BENCHMARKS.md)', () => {
   it('is generated from a run: every figure with its baseline, ratio, target and note, and the machine', () => {
@@ -17,5 +18,14 @@ describe('the benchmark report (docs/BENCHMARKS.md)', () => {
     assert.match(md, /\| `bootstrap\.seconds_per_million` \| 55\.0 \| s \| 31\.8 \| 1\.73× \| <= 15 \| 50000 events, scaled \|/);
     assert.match(md, /\| `proxy\.throughput_ratio` \| 0\.600 \| x \| - \| – \|/);
     assert.equal(md.split('\n').filter((l) => l.startsWith('| `')).length, 3);
+    assert.doesNotMatch(md, /## Plots/, 'no plots section without plots');
+  });
+
+  it('links each plot of the run, drawn by the plotting library as an SVG chart', async () => {
+    const md = renderReport([], { cpus: 2, cpuModel: 'x', memoryGiB: 1, node: 'v20', natsServer: 'v2.9' }, new Date(), false, [{ name: 'lag-vs-rate', title: 'Replication lag vs write rate' }]);
+    assert.match(md, /## Plots[\s\S]*### Replication lag vs write rate\n\n!\[Replication lag vs write rate\]\(bench\/lag-vs-rate\.svg\)/);
+    const svg = await plotSvg({ name: 'x', title: 'Lag', x: { label: 'events/s' }, y: { label: 'ms' }, points: [{ series: 'trellis', x: 100, y: 2 }, { series: 'trellis', x: 1000, y: 4 }, { series: 'raw', x: 100, y: 1 }] });
+    assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    for (const text of ['Lag', 'events/s', 'ms', 'trellis', 'raw']) assert.ok(svg.includes(`>${text}<`), `the chart shows ${text}`);
   });
 });
