@@ -44,7 +44,8 @@ export function setQueryMeta(reply: FastifyReply, index: number, lastContactMs =
   reply.raw.setHeader('X-Consul-LastContact', String(lastContactMs));
 }
 
-const shutdownSignals = new WeakMap<object, AbortSignal>();
+/** Per server: the controllers of the blocking queries in flight, aborted together at shutdown. */
+const inFlight = new WeakMap<object, Set<AbortController>>();
 
 /**
  * Blocking queries in flight return at once when the server closes (fastify's preClose), instead
@@ -52,19 +53,29 @@ const shutdownSignals = new WeakMap<object, AbortSignal>();
  * datacenters come in through inject() and no socket close would end them.
  */
 export function releaseBlockingOnClose(app: FastifyInstance): void {
-  const controller = new AbortController();
-  shutdownSignals.set(app, controller.signal);
+  const controllers = new Set<AbortController>();
+  inFlight.set(app, controllers);
   app.addHook('preClose', (done) => {
-    controller.abort();
+    for (const c of controllers) c.abort();
+    controllers.clear();
     done();
   });
 }
 
-/** Aborts when the client goes away (so its waiter is released at once) or the server closes. */
+/**
+ * Aborts when the client goes away (so its waiter is released at once) or the server closes. One
+ * controller per blocking request, kept in the server's set until the response closes: no
+ * AbortSignal.any, which held on to ~10 KB per request with 10,000 queries waiting.
+ */
 export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  // The response's 'close' before it was sent means the client disconnected.
-  reply.raw.once('close', () => controller.abort());
-  const shutdown = shutdownSignals.get(reply.server);
-  return shutdown ? AbortSignal.any([controller.signal, shutdown]) : controller.signal;
+  const controllers = inFlight.get(reply.server);
+  controllers?.add(controller);
+  // The response's 'close' before it was sent means the client disconnected. After a normal answer
+  // nothing is aborted: an abort builds a DOMException, which cost 5% of waking 10,000 queries.
+  reply.raw.once('close', () => {
+    controllers?.delete(controller);
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }

@@ -114,7 +114,7 @@ export async function replayInto(
       const anchor = anchors.get(m.seq);
       if (anchor) {
         await flush();
-        const digest = sha256Hex(canonicalSnapshotBytes(view.snapshot()));
+        const digest = sha256Hex(canonicalSnapshotBytes(await view.snapshot()));
         if (digest !== anchor.digest) {
           throw new TrellisError('E_SNAPSHOT', `the snapshot recorded at ${anchor.at} says the view as of ${m.seq} has digest ${anchor.digest.slice(0, 16)}…, the replay gives ${digest.slice(0, 16)}…`);
         }

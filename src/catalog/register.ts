@@ -192,7 +192,7 @@ export interface AgentRegistration {
 export function parseAgentServiceRegister(
   body: unknown,
   node: string,
-  usedPorts: ReadonlySet<number>,
+  usedPorts: { has(port: number): boolean },
   range: { readonly min: number; readonly max: number } = SIDECAR_PORT_RANGE,
 ): AgentRegistration {
   const r = Reader.of(body, '');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { createGzip, gunzip } from 'node:zlib';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { TrellisError } from '../common/index.js';
 import { VIEW_TABLES, type ViewTable } from '../events/index.js';
@@ -9,7 +9,6 @@ import type { ViewSnapshot } from '../view/index.js';
 /** Bumped when the snapshot's encoding changes. */
 export const SNAPSHOT_FORMAT = 1;
 
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 const encoder = new Encoder();
 const decoder = new Decoder();
@@ -37,11 +36,61 @@ export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(byte
 
 export const snapshotRows = (s: ViewSnapshot) => s.tables.reduce((n, [, entries]) => n + entries.length, 0);
 
-/** Encodes and compresses a snapshot (the compression runs off the event loop). */
+/** A msgpack array header for `n` elements, as the encoder writes it (smallest form). */
+function arrayHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x90 | n);
+  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
+  const b = new Uint8Array(5);
+  b[0] = 0xdd;
+  new DataView(b.buffer).setUint32(1, n);
+  return b;
+}
+
+/**
+ * The canonical bytes in pieces (their concatenation equals canonicalSnapshotBytes): a large view
+ * is encoded a slice at a time, never as one buffer grown over and over in one event-loop turn.
+ */
+export function* canonicalSnapshotParts(s: ViewSnapshot, slice = 2000): Generator<Uint8Array> {
+  yield arrayHeader(6);
+  yield encoder.encode(SNAPSHOT_FORMAT);
+  yield encoder.encode(s.schema);
+  yield encoder.encode(s.seq);
+  yield encoder.encode(s.chainHash);
+  yield encoder.encode(s.indexes);
+  yield arrayHeader(s.tables.length);
+  for (const [table, entries] of s.tables) {
+    yield arrayHeader(2);
+    yield encoder.encode(table);
+    yield arrayHeader(entries.length);
+    for (let i = 0; i < entries.length; i += slice) {
+      const parts = entries.slice(i, i + slice).map((e) => encoder.encode(e));
+      yield Buffer.concat(parts);
+    }
+  }
+}
+
+/**
+ * Encodes, digests and compresses a snapshot a slice at a time, yielding to the event loop between
+ * slices (the compression itself runs on libuv's thread pool).
+ */
 export async function encodeSnapshot(s: ViewSnapshot): Promise<EncodedSnapshot> {
-  const canonical = canonicalSnapshotBytes(s);
-  const bytes = await gzipAsync(canonical, { level: 6 });
-  return { seq: s.seq, chainHash: s.chainHash, digest: sha256Hex(canonical), rows: snapshotRows(s), bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  const hash = createHash('sha256');
+  const gz = createGzip({ level: 6 });
+  const compressed: Buffer[] = [];
+  gz.on('data', (chunk: Buffer) => compressed.push(chunk));
+  const finished = new Promise<void>((resolve, reject) => {
+    gz.on('end', resolve);
+    gz.on('error', reject);
+  });
+  for (const part of canonicalSnapshotParts(s)) {
+    hash.update(part);
+    if (!gz.write(part)) await new Promise((r) => gz.once('drain', r));
+    else await new Promise((r) => setImmediate(r));
+  }
+  gz.end();
+  await finished;
+  const bytes = Buffer.concat(compressed);
+  return { seq: s.seq, chainHash: s.chainHash, digest: hash.digest('hex'), rows: snapshotRows(s), bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
 }
 
 function bad(why: string): never {

@@ -55,7 +55,7 @@ export function createSnapshotter(deps: SnapshotterDeps): Snapshotter {
   async function takeNow(): Promise<SnapshotInfo | undefined> {
     if (newest && view.appliedSeq() <= newest.seq) return newest;
     const started = performance.now();
-    const snap = view.snapshot();
+    const snap = await view.snapshot();
     const encoded = await encodeSnapshot(snap);
     const anchor = await writer.submit(`snapshot:${snap.seq}`, () => ({
       event: {

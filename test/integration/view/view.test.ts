@@ -142,16 +142,18 @@ describe('LMDB view', () => {
         fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.constantFrom(...names), fc.constantFrom(...names), fc.boolean()), { maxLength: 40 }),
         async (ops) => {
           const view = openView({ path: join(makeTempDir(), 'match'), logger });
-          const live = new Set<number>();
+          // Live intention → its pair; a pair belongs to one intention at a time (the writer's rule).
+          const live = new Map<number, string>();
           const events: TrellisEvent[] = [];
           for (const [n, source, destination, remove] of ops) {
             const id = `00000000-0000-4000-8000-00000000000${n}`;
+            const pair = `${source}>${destination}`;
             if (remove) {
               if (live.delete(n)) events.push(deleted(id, 1));
-            } else {
+            } else if (![...live].some(([other, p]) => other !== n && p === pair)) {
               const rec = intentionRecord({ ID: id, SourceName: source, DestinationName: destination });
               events.push(live.has(n) ? updated(rec) : created(rec));
-              live.add(n);
+              live.set(n, pair);
             }
           }
           if (events.length > 0) await view.applyBatch(stored(events));

@@ -194,6 +194,11 @@ describe('check, match and authorize', () => {
   it('renders intentions as Consul\'s JSON, times in Go\'s RFC3339Nano', () => {
     assert.equal(goTime(Date.UTC(2024, 0, 2, 3, 4, 5, 100)), '2024-01-02T03:04:05.1Z');
     assert.equal(goTime(Date.UTC(2024, 0, 2, 3, 4, 5, 0)), '2024-01-02T03:04:05Z');
+    assert.equal(goTime(Date.UTC(2024, 0, 2, 3, 4, 5, 120)), '2024-01-02T03:04:05.12Z');
+    assert.equal(goTime(Date.UTC(2024, 0, 2, 3, 4, 5, 7)), '2024-01-02T03:04:05.007Z');
+    // The sliced fast path equals the general rule for every time, years beyond 9999 and before 0 included.
+    const general = (ms: number) => new Date(ms).toISOString().replace(/\.(\d+)Z$/, (_m, f: string) => (f.replace(/0+$/, '') ? `.${f.replace(/0+$/, '')}Z` : 'Z'));
+    fc.assert(fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ms) => assert.equal(goTime(ms), general(ms))));
     const s = stateWith([['web', 'db', 'allow']]);
     const json = toConsulIntention(s.all()[0]!);
     assert.deepEqual(Object.keys(json), ['ID', 'Description', 'SourceNS', 'SourceName', 'DestinationNS', 'DestinationName', 'SourceType', 'Action', 'Meta', 'Precedence', 'CreatedAt', 'UpdatedAt', 'CreateIndex', 'ModifyIndex']);
