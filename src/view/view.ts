@@ -174,7 +174,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
   for (const table of VIEW_TABLES) {
     const target = tableRows(table);
     for (const { key, value } of tableDb(table).getRange()) {
-      const row = decoder.decode(value) as unknown;
+      const row = decoder.decode(value);
       if (table === 'intentions') {
         const compact = compactIntention(row as IntentionRow);
         target.set(compact.ID, compact); // the row's own ID string as the key: one copy, not two
