@@ -18,13 +18,18 @@ export async function walkStream(js: JetStreamClient, jsm: JetStreamManager, vis
 }
 
 export type VerifyResult =
-  | { readonly ok: true; readonly verified: number; readonly head: string }
-  | { readonly ok: false; readonly verified: number; readonly brokenAt: number; readonly reason: string };
+  | { readonly ok: true; readonly verified: number; readonly head: string; readonly from: number }
+  | { readonly ok: false; readonly verified: number; readonly brokenAt: number; readonly reason: string; readonly from: number };
 
-/** `trellis audit verify`: every event decodes and links to the bytes of the one before it. */
+/**
+ * `trellis audit verify`: every event decodes and links to the bytes of the one before it. A
+ * secondary that started from a view snapshot holds the log from `from` on: its first event's link
+ * points before it (to the snapshot the projector checked) and is taken as given.
+ */
 export async function verifyChain(js: JetStreamClient, jsm: JetStreamManager): Promise<VerifyResult> {
-  let expected = GENESIS_PREV;
-  let verified = 0;
+  const from = Math.max(1, (await jsm.streams.info(EVENTS_STREAM)).state.first_seq);
+  let expected: string | undefined = from === 1 ? GENESIS_PREV : undefined;
+  let verified = from - 1;
   let broken: { brokenAt: number; reason: string } | undefined;
   await walkStream(js, jsm, (seq, bytes) => {
     if (seq !== verified + 1) {
@@ -38,7 +43,7 @@ export async function verifyChain(js: JetStreamClient, jsm: JetStreamManager): P
       broken = { brokenAt: seq, reason: `event ${seq} cannot be decoded: ${(err as Error).message}` };
       return false;
     }
-    const reason = chainBreak(seq, event, expected);
+    const reason = chainBreak(seq, event, expected ?? event.prev ?? GENESIS_PREV);
     if (reason) {
       broken = { brokenAt: seq, reason };
       return false;
@@ -47,7 +52,7 @@ export async function verifyChain(js: JetStreamClient, jsm: JetStreamManager): P
     verified = seq;
     return true;
   });
-  return broken ? { ok: false, verified, ...broken } : { ok: true, verified, head: expected };
+  return broken ? { ok: false, verified: verified - from + 1, from, ...broken } : { ok: true, verified: verified - from + 1, from, head: expected ?? GENESIS_PREV };
 }
 
 /** One line of `trellis audit log`. */

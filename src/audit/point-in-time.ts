@@ -1,6 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { TrellisError } from '../common/index.js';
-import { CA_STATE_KEY, decodeEvent, evolve, type ACLPolicyRow, type ACLTokenRow, type CARootRow, type CAStateRow, type IntentionRow } from '../events/index.js';
+import { CA_STATE_KEY, decodeEvent, evolve, EVENTS_STREAM, type ACLPolicyRow, type ACLTokenRow, type CARootRow, type CAStateRow, type IntentionRow } from '../events/index.js';
 import { walkStream } from './audit.js';
 
 /** The intentions and CA state as they were after one event: what was true then. */
@@ -21,11 +21,21 @@ export function parseAt(text: string): { readonly seq: number } | { readonly tim
   return { time };
 }
 
+/** The local stream does not start at sequence 1 (a mirror made for a view started from a snapshot): the fold needs the primary. */
+export class HistoryElsewhereError extends TrellisError {
+  constructor(readonly firstSeq: number) {
+    super('E_UNAVAILABLE', `this datacenter's log starts at event ${firstSeq} (its view started from a snapshot): ask the primary`);
+  }
+}
+
 /**
  * Folds the stream from sequence 1 with the same `evolve` the projectors use, stopping after the
- * event at `seq`, or before the first event decided after `time`.
+ * event at `seq`, or before the first event decided after `time`. HistoryElsewhereError when the
+ * local stream does not hold the log from sequence 1.
  */
 export async function stateAt(js: JetStreamClient, jsm: JetStreamManager, at: { readonly seq: number } | { readonly time: number }): Promise<PointInTime> {
+  const first = (await jsm.streams.info(EVENTS_STREAM)).state.first_seq;
+  if (first > 1) throw new HistoryElsewhereError(first);
   const intentions = new Map<string, IntentionRow>();
   const roots = new Map<string, CARootRow>();
   let ca: CAStateRow | undefined;

@@ -48,7 +48,8 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
     try {
       const r = await verifyChain(js, jsm);
       if (!r.ok) throw new CliExit(1, `Hash chain of ${domain} broken at event ${r.brokenAt}: ${r.reason} (${r.verified} events verified before it)`);
-      io.stdout(`Verified ${r.verified} events of ${domain}: the hash chain is intact. Head: ${r.head}\n`);
+      const range = r.from > 1 ? ` (events ${r.from}-${r.from + r.verified - 1}: ${domain} started from a view snapshot, the log before ${r.from} is at the primary)` : '';
+      io.stdout(`Verified ${r.verified} events of ${domain}${range}: the hash chain is intact. Head: ${r.head}\n`);
     } finally {
       await nc.close();
     }

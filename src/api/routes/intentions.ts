@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TrellisError } from '../../common/index.js';
 import type { ViewReader } from '../../view/index.js';
 import {
@@ -12,7 +12,8 @@ import {
   type IntentionService,
 } from '../../intentions/index.js';
 import { clientGoneSignal, parseBlockingParams, setQueryMeta } from '../blocking.js';
-import { parseAt, type PointInTime } from '../../audit/index.js';
+import { HistoryElsewhereError, parseAt, type PointInTime } from '../../audit/index.js';
+import { relayTo } from '../forward.js';
 import { writeAuthOf, originOf } from '../actor.js';
 import { authzOf } from '../acl.js';
 import type { Authorizer } from '../../acl/authorizer.js';
@@ -61,11 +62,21 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
   }
 
   /** `?at=T|SEQ`: what was true then, from the log; X-Consul-Index is the last event folded in. */
-  async function pointInTime(query: Query, reply: FastifyReply): Promise<PointInTime | undefined> {
-    const at = query.at;
+  async function pointInTime(request: FastifyRequest, reply: FastifyReply): Promise<PointInTime | 'relayed' | undefined> {
+    const at = (request.query as Query).at;
     if (typeof at !== 'string' || at === '') return undefined;
     if (!ctx.intentions.stateAt) throw new TrellisError('E_UNAVAILABLE', 'point-in-time queries are not available here');
-    const state = await ctx.intentions.stateAt(parseAt(at));
+    const point = parseAt(at);
+    let state: PointInTime;
+    try {
+      state = await ctx.intentions.stateAt(point);
+    } catch (err) {
+      // A secondary that started from a snapshot keeps the log from there on: the primary, which
+      // holds all of it, answers (the client's token goes along).
+      if (!(err instanceof HistoryElsewhereError) || !ctx.forwardRead || ctx.primaryDatacenter === ctx.datacenter) throw err;
+      await relayTo(ctx.forwardRead, ctx.primaryDatacenter, request, reply);
+      return 'relayed';
+    }
     setQueryMeta(reply, state.seq);
     return state;
   }
@@ -73,7 +84,8 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
   app.get('/v1/connect/intentions', async (request, reply) => {
     const query = request.query as Query;
     const a = authz(request);
-    const then = await pointInTime(query, reply);
+    const then = await pointInTime(request, reply);
+    if (then === 'relayed') return reply;
     if (then) return sortIntentions([...then.intentions.values()].filter((r) => canRead(a, r))).map(toConsulIntention);
     await block(query, reply);
     // Filtered, as Consul does: what the token may not read is left out, not refused.
@@ -117,7 +129,8 @@ export function registerIntentionRoutes(app: FastifyInstance, ctx: ApiContext): 
     const destination = parseIntentionName(required(query, 'destination'), 'destination');
     // Consul: checking needs service:read on the destination.
     authz(request).require('service', 'read', destination.name);
-    const then = await pointInTime(query, reply);
+    const then = await pointInTime(request, reply);
+    if (then === 'relayed') return reply;
     if (then) return intentionCheck(then, source.name, destination.name, defaultAllow);
     await block(query, reply);
     return intentionCheck(view, source.name, destination.name, defaultAllow);
