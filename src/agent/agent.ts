@@ -123,10 +123,14 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       }
       await ensureStream(jsm, mirrorDefinition(), log);
     }
-    /** The mirror copies from the view's next event when the view can continue the chain without the earlier ones. */
+    /**
+     * A view started from a snapshot has its mirror copy the log from the event after that
+     * snapshot (made again from there if the leaf server loses its store): the local log then
+     * always begins at a snapshot boundary, from which a replay can start. Otherwise from 1.
+     */
     function mirrorDefinition() {
-      const next = view.appliedSeq() + 1;
-      return eventsMirrorDefinition(primary, config.snapshots.fullHistory || view.chainHash() === undefined ? undefined : next);
+      const origin = view.snapshotOrigin();
+      return eventsMirrorDefinition(primary, config.snapshots.fullHistory || !origin ? undefined : origin.seq + 1);
     }
     const projector = createProjector({ js, view, logger: log, registry });
     projector.start();

@@ -1,6 +1,6 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { TrellisError, errorMessage, type Logger } from '../common/index.js';
+import { TrellisError, errorMessage, isTrellisError, type Logger } from '../common/index.js';
 import { chainBreak, decodeEvent, eventHash, EVENTS_STREAM, GENESIS_PREV, type StoredEvent, type TrellisEvent } from '../events/index.js';
 import type { View } from '../view/index.js';
 
@@ -63,6 +63,7 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
   let loop: Promise<void> | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let wakeRetry: (() => void) | undefined;
+  let lastStorageWarning = 0;
 
   function halt(reason: string): void {
     if (halted) return;
@@ -88,6 +89,7 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
       lastHash = eventHash(m.data);
     }
     const batch: StoredEvent[] = [];
+    let storageFailed = false;
     let nextSeq = view.appliedSeq() + 1;
     let committing = false;
     let scheduled = false;
@@ -105,10 +107,26 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
           metrics.events.inc(events.length);
           metrics.batches.inc();
         } catch (err) {
-          halt(`applying events ${events[0]?.seq}..${events[events.length - 1]?.seq} to the view failed: ${errorMessage(err)}`);
+          const what = `applying events ${events[0]?.seq}..${events[events.length - 1]?.seq} to the view failed: ${errorMessage(err)}`;
+          if (isTrellisError(err)) {
+            halt(what);
+          } else {
+            // The disk refused the write (full, read-only, I/O error; found by the fault suite's
+            // full-disk round once commits became synchronous): nothing was applied, memory
+            // included. The subscription is dropped and made again from the checkpoint after the
+            // retry delay, until the disk takes the write.
+            storageFailed = true;
+            batch.length = 0;
+            if (Date.now() - lastStorageWarning > 10_000) {
+              lastStorageWarning = Date.now();
+              log.error({ err: errorMessage(err), appliedSeq: view.appliedSeq(), retryDelayMs }, `${what}; retrying from the checkpoint`);
+            }
+            messages?.stop();
+          }
         } finally {
           committing = false;
         }
+        if (storageFailed) return;
       }
       if (haltAfterCommit !== undefined && batch.length === 0) halt(haltAfterCommit);
     }
@@ -127,7 +145,7 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
     }
 
     function take(m: JsMsg): void {
-      if (stopped || halted || haltAfterCommit !== undefined) return;
+      if (stopped || halted || storageFailed || haltAfterCommit !== undefined) return;
       if (m.seq < nextSeq) return; // a redelivery of something already taken
       if (m.seq > nextSeq) {
         refuse(`gap in stream ${stream}: expected sequence ${nextSeq}, received ${m.seq}`);
