@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.trellis/**', 'coverage/**', 'scripts/*.mjs', 'bin/*.js', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'ui/dist/**', 'test-artifacts/**', 'node_modules/**', '.trellis/**', 'coverage/**', 'scripts/*.mjs', 'bin/*.js', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,7 +1,7 @@
 // Dependency-free set-up step run before `npm run dev`, `npm test` and `npm run bench`:
 // brings in what a fresh machine lacks (node_modules, nats-server) or says clearly what to do.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -46,5 +46,34 @@ if (!faketime.some((p) => existsSync(p)) && typeof process.getuid === 'function'
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (spawnSync('apt-get', ['install', '-y', '-qq', 'faketime'], { stdio: 'ignore', env }).status !== 0) {
     console.error('[pre] faketime not installed: the fault suite will skip the clock-jump fault');
+  }
+}
+
+// The web UI is bundled at build time (scripts/build-ui.mjs, esbuild): built here when missing or
+// older than its sources, so `npm run dev` and the tests serve the current one.
+const uiOut = join(root, 'ui', 'dist', 'app.js');
+const uiSources = [join(root, 'ui', 'index.html'), join(root, 'ui', 'app.css'), ...readdirSync(join(root, 'ui', 'src')).map((f) => join(root, 'ui', 'src', f))];
+if (!existsSync(uiOut) || uiSources.some((f) => statSync(f).mtimeMs > statSync(uiOut).mtimeMs)) {
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-ui.mjs')], { cwd: root, stdio: 'inherit' });
+}
+
+// The browser test drives Debian's chromium (headless): installed for `npm test` when missing and
+// we are root; otherwise a clear message (the test names CHROME_BIN too).
+if (process.argv.includes('--for-tests')) {
+  const browsers = [process.env.CHROME_BIN, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean);
+  if (!browsers.some((p) => existsSync(p))) {
+    const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+    if (isRoot && existsSync('/usr/bin/apt-get')) {
+      console.error('[pre] chromium missing (the web UI test drives it headless): installing the Debian package');
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      let r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env });
+      if (r.status !== 0) {
+        spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+        r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env });
+      }
+      if (r.status !== 0) console.error('[pre] could not install chromium: the web UI test will fail; apt-get install -y chromium or set CHROME_BIN');
+    } else {
+      console.error('[pre] chromium not found: the web UI test needs it (sudo apt-get install -y chromium, or set CHROME_BIN)');
+    }
   }
 }

@@ -320,7 +320,7 @@ export async function startAgent(config: AgentConfig, { logger, forwardTimeoutMs
       logger: log,
       registry,
       intentions: { view, service: intentions, defaultAllow: config.defaultIntentionPolicy === 'allow', stateAt: async (at) => stateAt(js, jsm, at) },
-      ca: { view, leaf: (service, minIndex, waitMs, signal) => leafSigner.leaf(service, minIndex, waitMs, signal), ...caApi, status: () => authority.status() },
+      ca: { view, leaf: (service, minIndex, waitMs, signal) => leafSigner.leaf(service, minIndex, waitMs, signal), ...caApi, status: () => ({ ...authority.status(), LeavesIssued: leafSigner.issued() }) },
       replication: () => replication.status(),
       appliedIndex: { current: () => view.appliedSeq(), wait: (minIndex, waitMs, signal) => view.waitForApplied(minIndex, waitMs, signal) },
       catalog: { service: catalog, datacenters: () => wan.byRtt(), peers: () => wan.peers() },

@@ -13,6 +13,7 @@ import { registerCatalogRoutes, type CatalogApi } from './routes/catalog.js';
 import { registerEventRoutes, type EventsApi } from './routes/events.js';
 import { registerAclRoutes, type AclApi } from './routes/acl.js';
 import { relayTo } from './forward.js';
+import { registerUiRoutes } from './routes/ui.js';
 
 /** What the HTTP API needs from the agent; everything else stays behind these functions. */
 export interface ApiContext {
@@ -190,5 +191,6 @@ export function buildApi(ctx: ApiContext, https?: HttpsOptions): FastifyInstance
   registerCatalogRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerAclRoutes(app, ctx);
+  registerUiRoutes(app);
   return app;
 }

@@ -39,6 +39,8 @@ export interface CaStatus {
   /** When a secondary asks for its next intermediate (half-life), null at the primary. */
   readonly RenewAt: string | null;
   readonly LastRenewalError: string | null;
+  /** Leaves this datacenter issued since its agent started (filled in by the agent from its leaf signer). */
+  readonly LeavesIssued?: number;
 }
 
 export interface CertificateAuthority {

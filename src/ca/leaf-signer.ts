@@ -23,6 +23,8 @@ export interface LeafSigner {
   leaf(service: string, minIndex: number, waitMs: number, signal?: AbortSignal): Promise<LeafCertificate>;
   /** The CA changed (a new root or intermediate): re-issue cached leaves whose signer is no longer current. */
   refresh(): void;
+  /** Leaves issued since this signer started (the UI shows the rate). */
+  issued(): number;
   close(): void;
 }
 
@@ -130,6 +132,7 @@ export function createLeafSigner({ datacenter, signer, now = Date.now }: { datac
       await waiters.wait(service, () => cache.get(service)?.leaf.ModifyIndex ?? 0, minIndex, waitMs, signal);
       return current(service);
     },
+    issued: () => counter,
     refresh() {
       const s = signer();
       if (!('privateKey' in s)) return;

@@ -33,6 +33,8 @@ export type DevOptions = z.infer<typeof devOptionsSchema>;
 export interface DevDatacenter {
   readonly name: string;
   readonly http: string;
+  /** The web UI: `<http>/ui/`. */
+  readonly ui: string;
   /** `127.0.0.1:<port>` of the DNS interface (UDP). */
   readonly dns: string;
   readonly nats: string;
@@ -143,6 +145,7 @@ export async function startDev(options: DevOptions, io: CliIo): Promise<DevDeplo
     return {
       name: a.name,
       http: a.http,
+      ui: `${a.http}/ui/`,
       dns: a.dns,
       nats: server?.url ?? '',
       natsCreds: servers?.access.get(a.name)?.reader.file ?? '',
@@ -181,7 +184,7 @@ export function registerDevCommand(program: Command, io: CliIo): void {
       }
       for (const dc of dev.datacenters) {
         const role = dc.name === parsed.data.datacenters[0] ? 'primary' : 'secondary';
-        io.stdout(`==> ${dc.name} (${role}): HTTP ${dc.http}  DNS ${dc.dns}  NATS ${dc.nats}  nats-server pid ${dc.natsPid}  agent pid ${dc.agentPid}\n`);
+        io.stdout(`==> ${dc.name} (${role}): HTTP ${dc.http}  UI ${dc.ui}  DNS ${dc.dns}  NATS ${dc.nats}  nats-server pid ${dc.natsPid}  agent pid ${dc.agentPid}\n`);
       }
       io.stdout(`==> NATS is TLS with a password per role; read-only credentials for audit, replay and subscribers: ${dev.datacenters.map((d) => d.natsCreds).join(', ')}\n`);
       io.stdout(`==> wrote ${dev.manifestPath}; Ctrl-C stops everything\n`);

@@ -15,7 +15,7 @@ const run = promisify(execFile);
 
 interface DevManifest {
   primary: string;
-  datacenters: Array<{ name: string; http: string; dns: string; nats: string; natsCreds: string; natsCa: string; natsPid: number; agentPid: number }>;
+  datacenters: Array<{ name: string; http: string; ui: string; dns: string; nats: string; natsCreds: string; natsCa: string; natsPid: number; agentPid: number }>;
 }
 
 /** Runs the CLI as a user would; resolves with exit code and output. */
@@ -84,7 +84,8 @@ describe('trellis dev and the intention CLI, end to end', () => {
     }
     assert.equal(statSync(join(dataDir, 'dev.json')).mode & 0o077, 0, 'dev.json is private to its owner');
     await waitFor(() => /dc2 \(secondary\): HTTP/.test(output));
-    assert.match(output, /dc1 \(primary\): HTTP http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(output, /dc1 \(primary\): HTTP http:\/\/127\.0\.0\.1:(\d+) {2}UI http:\/\/127\.0\.0\.1:\1\/ui\//);
+    assert.match(output, /dc2 \(secondary\): HTTP http:\/\/127\.0\.0\.1:(\d+) {2}UI http:\/\/127\.0\.0\.1:\1\/ui\//);
     const self = (await http(dc2, 'GET', '/v1/agent/self')).body as { Config: { Datacenter: string; PrimaryDatacenter: string } };
     assert.deepEqual([self.Config.Datacenter, self.Config.PrimaryDatacenter], ['dc2', 'dc1']);
   });
