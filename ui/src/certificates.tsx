@@ -1,6 +1,5 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { errorText, get } from './api.js';
-import { useNow, usePoll, useWatch } from './hooks.js';
+import { useRef } from 'preact/hooks';
+import { useDatacenterStatuses, useNow, usePoll, useWatch } from './hooks.js';
 import { countdown, time } from './format.js';
 import type { Replication, Roots } from './types.js';
 
@@ -92,39 +91,20 @@ export function Certificates({ primary }: { primary: string }) {
   );
 }
 
+/** Each datacenter's status, with its leaf issuance rate from the counter's change between two polls. */
 function useSigners(dcs: readonly string[], ms: number): Signer[] {
-  const [out, setOut] = useState<Signer[]>([]);
-  const last = useRef(new Map<string, { at: number; count: number }>());
-  const key = dcs.join(',');
-  useEffect(() => {
-    let stopped = false;
-    const tick = async () => {
-      const next = await Promise.all(
-        dcs.map(async (dc): Promise<Signer> => {
-          try {
-            const status = (await get<Replication>(`/v1/trellis/replication?dc=${encodeURIComponent(dc)}`)).body;
-            const count = status.CA?.LeavesIssued;
-            const before = last.current.get(dc);
-            const at = Date.now();
-            let perMinute: number | null = null;
-            if (count !== undefined) {
-              if (before && at > before.at) perMinute = ((count - before.count) * 60_000) / (at - before.at);
-              last.current.set(dc, { at, count });
-            }
-            return { dc, status, error: null, perMinute };
-          } catch (err) {
-            return { dc, status: null, error: errorText(err), perMinute: null };
-          }
-        }),
-      );
-      if (!stopped) setOut(next);
-    };
-    void tick();
-    const t = setInterval(() => void tick(), ms);
-    return () => {
-      stopped = true;
-      clearInterval(t);
-    };
-  }, [key, ms]);
-  return out;
+  const statuses = useDatacenterStatuses(dcs, ms);
+  const last = useRef(new Map<string, { status: Replication; at: number; count: number; perMinute: number | null }>());
+  return statuses.map(({ name, status, error }) => {
+    const count = status?.CA?.LeavesIssued;
+    const before = last.current.get(name);
+    let perMinute = before?.perMinute ?? null;
+    // Once per poll (each answer is a new object), not on every render of the countdowns.
+    if (status && count !== undefined && before?.status !== status) {
+      const at = Date.now();
+      if (before && at > before.at) perMinute = ((count - before.count) * 60_000) / (at - before.at);
+      last.current.set(name, { status, at, count, perMinute });
+    }
+    return { dc: name, status, error, perMinute };
+  });
 }

@@ -1,41 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
-import { errorText, get } from './api.js';
-import { usePoll } from './hooks.js';
-import type { Peer, Replication } from './types.js';
+import { useDatacenterStatuses, usePoll } from './hooks.js';
+import type { Peer } from './types.js';
 
-interface DcState {
-  readonly name: string;
-  readonly status: Replication | null;
-  readonly error: string | null;
-}
-
-/** Every datacenter's replication status, through this agent (`?dc=` is answered by that datacenter's agent). */
-function useAllStatuses(names: readonly string[], ms: number): DcState[] {
-  const [states, setStates] = useState<DcState[]>([]);
-  const key = names.join(',');
-  useEffect(() => {
-    let stopped = false;
-    const tick = async () => {
-      const next = await Promise.all(
-        names.map(async (name): Promise<DcState> => {
-          try {
-            return { name, status: (await get<Replication>(`/v1/trellis/replication?dc=${encodeURIComponent(name)}`)).body, error: null };
-          } catch (err) {
-            return { name, status: null, error: errorText(err) };
-          }
-        }),
-      );
-      if (!stopped) setStates(next);
-    };
-    void tick();
-    const t = setInterval(() => void tick(), ms);
-    return () => {
-      stopped = true;
-      clearInterval(t);
-    };
-  }, [key, ms]);
-  return states;
-}
+type DcState = ReturnType<typeof useDatacenterStatuses>[number];
 
 const color = (s: DcState) => (s.status?.Halted ? '#c62828' : !s.status ? '#9e9e9e' : s.status.MirrorActive ? '#2e7d32' : '#ef6c00');
 
@@ -43,7 +9,7 @@ export function Datacenters({ here, primary }: { here: string; primary: string }
   const known = usePoll<string[]>('/v1/catalog/datacenters', 5000);
   const peers = usePoll<Peer[]>('/v1/trellis/datacenters', 2000);
   const names = known.value ?? [here];
-  const states = useAllStatuses(names, 1000);
+  const states = useDatacenterStatuses(names, 1000);
   const rtt = new Map((peers.value ?? []).map((p) => [p.Datacenter, p]));
   const secondaries = states.filter((s) => s.name !== primary);
   const center = { x: 300, y: 170 };
