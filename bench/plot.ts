@@ -27,7 +27,8 @@ export async function plotSvg(s: BenchSeries): Promise<string> {
     encoding: {
       x: { field: 'x', type: 'quantitative', title: s.x.label, scale: { type: s.x.scale ?? 'linear' } },
       y: { field: 'y', type: 'quantitative', title: s.y.label, scale: { type: s.y.scale ?? 'linear' } },
-      color: { field: 'series', type: 'nominal', title: null },
+      // Legend under the chart, labels in full (Vega truncates them at 160 px by default).
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 0 } },
     },
   };
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
