@@ -165,10 +165,12 @@ export function createProjector({ js, view, logger, registry, stream = EVENTS_ST
       }
       // A view started from a snapshot meets the event that anchored it: the digest must be the
       // one the primary recorded in the log, or the view is not what the log says (halt, rebuild).
-      const origin = event.type === 'SnapshotTaken' ? view.snapshotOrigin() : undefined;
-      if (origin && event.type === 'SnapshotTaken' && origin.seq === event.data.seq && origin.digest !== event.data.digest) {
-        refuse(`the snapshot this view started from (as of ${origin.seq}) has digest ${origin.digest.slice(0, 16)}…, but the log records ${event.data.digest.slice(0, 16)}… at ${m.seq}: restart the agent with -rebuild`);
-        return;
+      if (event.type === 'SnapshotTaken') {
+        const origin = view.snapshotOrigin();
+        if (origin?.seq === event.data.seq && origin.digest !== event.data.digest) {
+          refuse(`the snapshot this view started from (as of ${origin.seq}) has digest ${origin.digest.slice(0, 16)}…, but the log records ${event.data.digest.slice(0, 16)}… at ${m.seq}: restart the agent with -rebuild`);
+          return;
+        }
       }
       lastHash = eventHash(m.data);
       batch.push({ seq: m.seq, event, hash: lastHash });

@@ -32,9 +32,9 @@ export interface Snapshotter {
 }
 
 /**
- * Every `intervalEvents` applied events the primary snapshots its view: the rows are read at the
- * checkpoint (synchronously, one consistent state), compressed off the event loop, anchored in the
- * log by a SnapshotTaken event carrying the digest, then stored in the object store under its
+ * Every `intervalEvents` applied events the primary snapshots its view: the rows are read from one
+ * LMDB read transaction and encoded a slice at a time, compressed off the event loop, anchored in
+ * the log by a SnapshotTaken event carrying the digest, then stored in the object store under its
  * sequence; the oldest beyond `retain` are deleted. One at a time; a failure is logged and the next
  * interval tries again. The stream stays the truth: a snapshot is only a faster way to a view.
  */

@@ -171,18 +171,6 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
   // The in-memory copy serves reads and authorize at memory speed; it changes only after a commit.
   const rows = tableRows('intentions') as Map<string, IntentionRow>;
   const byPair = new Map<string, string>();
-  for (const table of VIEW_TABLES) {
-    const target = tableRows(table);
-    for (const { key, value } of tableDb(table).getRange()) {
-      const row = decoder.decode(value);
-      if (table === 'intentions') {
-        const compact = compactIntention(row as IntentionRow);
-        target.set(compact.ID, compact); // the row's own ID string as the key: one copy, not two
-      } else {
-        target.set(key, row);
-      }
-    }
-  }
   // Name indexes for match (GET /v1/connect/intentions/match): name → intention ID, or IDs when
   // several (most names have one: a Set each cost 13 MB at 100,000 intentions).
   const bySource = new Map<string, string | Set<string>>();
@@ -206,14 +194,16 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
     indexName(bySource, row.SourceName, row.ID, add);
     indexName(byDestination, row.DestinationName, row.ID, add);
   };
-  for (const row of rows.values()) indexRow(row, true);
   // Secondary indexes of the ACL tables: policy name → ID, secret hash → accessor.
   const policies = tableRows('acl_policies') as Map<string, ACLPolicyRow>;
   const tokens = tableRows('acl_tokens') as Map<string, ACLTokenRow>;
   const policyByName = new Map<string, string>();
   const tokenBySecret = new Map<string, string>();
-  for (const p of policies.values()) policyByName.set(p.Name, p.ID);
-  for (const t of tokens.values()) tokenBySecret.set(t.SecretHash, t.AccessorID);
+  // Loaded through the same path as applied changes, so the memory copy and its indexes are built
+  // one way only (at open, from a snapshot, after a commit).
+  for (const table of VIEW_TABLES) {
+    for (const { key, value } of tableDb(table).getRange()) applyToMemory({ table, op: 'put', key, row: decoder.decode(value) } as ViewChange);
+  }
   const metaNumber = (key: string): number => {
     const v = meta.get(key);
     return typeof v === 'number' ? v : 0;
@@ -239,7 +229,7 @@ export function openView({ path, logger, now = Date.now }: ViewOptions): View {
       if (change.op === 'put') {
         const row = compactIntention(change.row);
         indexRow(row, true);
-        rows.set(change.key, row);
+        rows.set(row.ID, row); // the row's own ID string (the key equals it) as the map key: one copy, not two
       } else {
         rows.delete(change.key);
       }
