@@ -65,6 +65,14 @@ describe('agent configuration', () => {
     assert.throws(() => parseAgentFile('{"datacenter":"DC 1"}', 'c.json'), (err) => isTrellisError(err, 'E_CONFIG') && /datacenter/.test(err.message));
   });
 
+  it('reads the snapshots block and refuses bad values naming the key', () => {
+    const c = resolveAgentConfig([parseAgentFile('{"snapshots":{"interval_events":0,"retain":5,"bootstrap":false,"full_history":true}}', 'c.json')], { datacenter: 'dc2', data_dir: '/tmp/x' });
+    assert.deepEqual(c.snapshots, { intervalEvents: 0, retain: 5, bootstrap: false, fullHistory: true });
+    assert.throws(() => parseAgentFile('{"snapshots":{"retain":0}}', 'c.json'), (err) => isTrellisError(err, 'E_CONFIG') && /c\.json: snapshots\.retain: /.test(err.message));
+    assert.throws(() => parseAgentFile('{"snapshots":{"interval_events":-1}}', 'c.json'), (err) => isTrellisError(err, 'E_CONFIG') && /snapshots\.interval_events/.test(err.message));
+    assert.throws(() => parseAgentFile('{"snapshots":{"every":10}}', 'c.json'), (err) => isTrellisError(err, 'E_CONFIG') && /unknown key "snapshots\.every"/.test(err.message));
+  });
+
   it('requires a datacenter and a data directory', () => {
     assert.throws(() => resolveAgentConfig([], { data_dir: '/x' }), /datacenter is required/);
     assert.throws(() => resolveAgentConfig([], { datacenter: 'dc1' }), /data_dir is required/);
